@@ -1,0 +1,63 @@
+import { describe, expect, it } from "@effect/vitest"
+import { ByteReader } from "../src/internal/reader.js"
+import { ByteWriter } from "../src/internal/writer.js"
+import { DecodeError } from "../src/ProtocolError.js"
+
+describe("ByteReader / ByteWriter", () => {
+  it("round-trips the spec notations", () => {
+    const w = new ByteWriter(4)
+    w.byte(7)
+    w.short(65535)
+    w.int(-5)
+    w.long(-(2n ** 63n))
+    w.string("héllo")
+    w.longString("x".repeat(70_000))
+    w.bytes(null)
+    w.bytes(Buffer.from([1, 2]))
+    w.stringList(["a", "b"])
+    w.stringMap({ k: "v" })
+    w.stringMultimap({ COMPRESSION: ["lz4", "snappy"] })
+    w.bytesMap({ p: Buffer.from([9]), q: null })
+    w.inet("::ffff:1.2.3.4", 9042)
+    w.inet("10.0.0.1", 7000)
+    w.vint(-1n)
+    w.vint(2n ** 62n)
+    w.unsignedVint(2n ** 64n - 1n)
+    const r = new ByteReader(w.finish())
+    expect(r.byte()).toBe(7)
+    expect(r.short()).toBe(65535)
+    expect(r.int()).toBe(-5)
+    expect(r.long()).toBe(-(2n ** 63n))
+    expect(r.string()).toBe("héllo")
+    expect(r.longString()).toHaveLength(70_000)
+    expect(r.bytes()).toBeNull()
+    expect([...r.bytes()!]).toEqual([1, 2])
+    expect(r.stringList()).toEqual(["a", "b"])
+    expect(r.stringMap()).toEqual({ k: "v" })
+    expect(r.stringMultimap()).toEqual({ COMPRESSION: ["lz4", "snappy"] })
+    const bm = r.bytesMap()
+    expect([...bm.p!]).toEqual([9])
+    expect(bm.q).toBeNull()
+    expect(r.inet()).toEqual({ address: "::ffff:102:304", port: 9042 })
+    expect(r.inet()).toEqual({ address: "10.0.0.1", port: 7000 })
+    expect(r.vint()).toBe(-1n)
+    expect(r.vint()).toBe(2n ** 62n)
+    expect(r.unsignedVint()).toBe(2n ** 64n - 1n)
+    r.expectEnd("test")
+  })
+
+  it("encodes vints as the spec's examples say", () => {
+    const w = new ByteWriter()
+    w.unsignedVint(0x7fn)
+    w.unsignedVint(0x80n)
+    w.vint(-1n)
+    expect([...w.finish()]).toEqual([0x7f, 0x80, 0x80, 0x01])
+  })
+
+  it("rejects a length past the end and an absurd count without allocating", () => {
+    const r = new ByteReader(Buffer.from([0x7f, 0xff, 0xff, 0xff, 1]))
+    expect(() => r.bytes()).toThrow(DecodeError)
+    const list = new ByteReader(Buffer.from([0xff, 0xff, 0, 1, 65]))
+    expect(() => list.stringList()).toThrow(/exceeds/)
+  })
+})
