@@ -1,1 +1,2 @@
-export {}
+export * as Frame from "./Frame.js"
+export * as Compression from "./Compression.js"
