@@ -1,23 +1,26 @@
 #!/usr/bin/env bash
-# scripts/cassandra.sh - DRAFT test harness: real Apache Cassandra 5.0 from Maven Central jars, 1..9 nodes on
-# 127.0.0.1..N (same ports, one IP per node), no Docker, no tarball.
-#   fetch | start N | start-node I | stop [I..] | kill I | pause I | resume I | status | nodetool I ARGS..
-#   | sim-start | sim-stop | clean
+# scripts/cassandra.sh - a real Apache Cassandra 5.0 for tests, from Maven Central jars: 1..9 nodes on
+# 127.0.0.(B+1)..(B+N) (same ports, one IP per node), no Docker, no tarball. Needs Java 17 and Maven.
+#   fetch | start N | start-node I | stop [I..] | kill I | pause I | resume I | status | nodetool I ARGS.. | clean
 # Env: CASSANDRA_VERSION (5.0.9 | latest), CASSANDRA_HEAP (1G), CASSANDRA_NUM_TOKENS (1), CASSANDRA_DCS ("2,1"),
-#   CASSANDRA_AUTH (0|1), CASSANDRA_PARTITIONER, CASSANDRA_YAML_EXTRA (yaml lines appended, last key wins),
-#   CASSANDRA_JVM_EXTRA, CASSANDRA_RING_DELAY_MS, CASSANDRA_START_TIMEOUT (240), CASSANDRA_JAVA_HOME, SIMULACRON_*
+#   CASSANDRA_AUTH (0|1: PasswordAuthenticator, superuser cassandra/cassandra), CASSANDRA_TLS (0|1: client TLS
+#   only, keystore made with keytool; the CA certificate is $WORK/tls/ca.pem), CASSANDRA_IP_BASE (0: node I is
+#   127.0.0.(BASE+I); give each cluster its own base and CASSANDRA_WORK to run several at once),
+#   CASSANDRA_PARTITIONER, CASSANDRA_YAML_EXTRA (yaml lines appended, last key wins), CASSANDRA_JVM_EXTRA,
+#   CASSANDRA_RING_DELAY_MS, CASSANDRA_START_TIMEOUT (240), CASSANDRA_JAVA_HOME, CASSANDRA_CACHE, CASSANDRA_WORK
 set -euo pipefail
 
-VERSION="${CASSANDRA_VERSION:-5.0.9}"   # VERIFY on Central; 5.0.8 is listed by javadoc.io; "latest" = newest 5.0.x
+VERSION="${CASSANDRA_VERSION:-5.0.9}"   # the newest 5.0.x on Maven Central (2026-11); "latest" = newest 5.0.x
 CACHE="${CASSANDRA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cassandra-harness}"
-WORK="${CASSANDRA_WORK:-$CACHE/run}"
 LIB="$CACHE/cassandra-$VERSION/lib"
 HEAP="${CASSANDRA_HEAP:-1G}"
 NUM_TOKENS="${CASSANDRA_NUM_TOKENS:-1}"
 PARTITIONER="${CASSANDRA_PARTITIONER:-org.apache.cassandra.dht.Murmur3Partitioner}"
 AUTH="${CASSANDRA_AUTH:-0}"
 TIMEOUT="${CASSANDRA_START_TIMEOUT:-240}"
-SIM_VERSION="${SIMULACRON_VERSION:-0.12.0}"
+TLS="${CASSANDRA_TLS:-0}"
+IP_BASE="${CASSANDRA_IP_BASE:-0}"
+WORK="${CASSANDRA_WORK:-$CACHE/run$([ "$IP_BASE" = 0 ] || echo "-$IP_BASE")}"
 DEP_PLUGIN=org.apache.maven.plugins:maven-dependency-plugin:3.6.1
 
 # JPMS flags: union of conf/jvm17-server.options on the cassandra-5.0 branch and what bin/cassandra.in.sh adds
@@ -42,9 +45,9 @@ JPMS=(
 )
 
 die() { echo "cassandra.sh: $*" >&2; exit 1; }
-ip_of() { echo "127.0.0.$1"; }
+ip_of() { echo "127.0.0.$((IP_BASE + $1))"; }
 dir_of() { echo "$WORK/node$1"; }
-jmx_of() { echo $((7000 + $1 * 100)); }   # ccm's scheme: 7100, 7200, 7300 - local JMX binds 127.0.0.1 only
+jmx_of() { echo $((7000 + (IP_BASE + $1) * 100)); }   # ccm's scheme (7100, 7200, ...): local JMX binds 127.0.0.1 only
 pid_of() { cat "$(dir_of "$1")/pid" 2>/dev/null; }
 alive() {
   local p; p=$(pid_of "$1") || return 1
@@ -156,7 +159,19 @@ storage_compatibility_mode: NONE
 native_transport_allow_older_protocols: true
 native_transport_max_frame_size: 16MiB
 EOF
-  if [ -n "${CASSANDRA_YAML_EXTRA:-}" ]; then printf '%s\n' "$CASSANDRA_YAML_EXTRA" >>"$d/conf/cassandra.yaml"; fi  # VERIFY last-wins
+  if [ "$TLS" = 1 ]; then
+    cat >>"$d/conf/cassandra.yaml" <<EOF
+client_encryption_options:
+  enabled: true
+  optional: false
+  keystore: $WORK/tls/keystore.p12
+  keystore_password: cassandra
+  store_type: PKCS12
+  require_client_auth: false
+EOF
+  fi
+  # Duplicate keys are allowed and the last one wins (cassandra.allow_duplicate_config_keys defaults to true).
+  if [ -n "${CASSANDRA_YAML_EXTRA:-}" ]; then printf '%s\n' "$CASSANDRA_YAML_EXTRA" >>"$d/conf/cassandra.yaml"; fi
   printf 'dc=%s\nrack=rack1\n' "$dc" >"$d/conf/cassandra-rackdc.properties"
   cat >"$d/conf/logback.xml" <<'EOF'
 <configuration>
@@ -240,18 +255,30 @@ wait_ready() {   # STARTED_NODES...: CQL open on each, and each pair of running 
   done
 }
 
+make_tls() {   # N: one self-signed certificate whose SAN lists the nodes' IPs only (so "localhost" does not match)
+  local n=$1 i san="" kt; kt="$(dirname "$JAVA")/keytool"; mkdir -p "$WORK/tls"
+  for i in $(seq 1 "$n"); do san+="${san:+,}ip:$(ip_of "$i")"; done
+  local out
+  out=$("$kt" -genkeypair -keystore "$WORK/tls/keystore.p12" -storetype PKCS12 -storepass cassandra -keypass cassandra \
+    -alias node -keyalg RSA -keysize 2048 -validity 30 -dname "CN=cassandra-harness" -ext "san=$san" 2>&1) ||
+    die "keytool -genkeypair failed: $out"
+  out=$("$kt" -exportcert -rfc -keystore "$WORK/tls/keystore.p12" -storepass cassandra -alias node \
+    -file "$WORK/tls/ca.pem" 2>&1) || die "keytool -exportcert failed: $out"
+}
+
 cmd_start() {
   local n=${1:?usage: start N} i
   [[ "$n" =~ ^[1-9]$ ]] || die "N must be 1..9"
   find_java; cmd_fetch; cmd_stop >/dev/null 2>&1 || true
   rm -rf "$WORK"; mkdir -p "$WORK"; echo "$n" >"$WORK/size"
   ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+  if [ "$TLS" = 1 ]; then make_tls "$n"; fi
   for i in $(seq 1 "$n"); do write_conf "$i" "$n"; done
   mark_logs; FRESH=1
   trap 'cmd_stop >/dev/null 2>&1' EXIT                 # a failed start leaves no JVMs behind
   for i in $(seq 1 "$n"); do start_node "$i"; done   # all at once: every node is a seed, tokens are preset
   wait_ready $(seq 1 "$n"); trap - EXIT
-  echo "ready: $(for i in $(seq 1 "$n"); do printf '%s ' "$(ip_of "$i")"; done)port 9042, DC dc1 (auth=$AUTH)"
+  echo "ready in ${SECONDS}s: $(for i in $(seq 1 "$n"); do printf '%s ' "$(ip_of "$i")"; done)port 9042 (auth=$AUTH tls=$TLS)"
 }
 
 cmd_start_node() {
@@ -297,25 +324,6 @@ cmd_nodetool() {   # the same NodeTool class bin/nodetool runs, from the same ja
     -cp "$(classpath "$i")" org.apache.cassandra.tools.NodeTool -h 127.0.0.1 -p "$(jmx_of "$i")" "$@"
 }
 
-cmd_sim_start() {   # Simulacron: simulated nodes from 127.0.0.101, REST on 127.0.0.1:8187
-  local dir="$CACHE/simulacron-$SIM_VERSION" port="${SIMULACRON_PORT:-8187}"
-  find_java; mkdir -p "$WORK"
-  if ! compgen -G "$dir/*.jar" >/dev/null; then mvn_copy "com.datastax.oss.simulacron:simulacron-standalone:$SIM_VERSION" "$dir"; fi
-  nohup "$JAVA" --add-opens java.base/java.nio=ALL-UNNAMED --add-opens java.base/sun.nio.ch=ALL-UNNAMED \
-    --add-opens java.base/jdk.internal.misc=ALL-UNNAMED -Dio.netty.tryReflectionSetAccessible=true \
-    -cp "$dir/*" com.datastax.oss.simulacron.standalone.App --ip "${SIMULACRON_IP:-127.0.0.101}" \
-    --httpintf 127.0.0.1 --httpport "$port" --loglevel "${SIMULACRON_LOGLEVEL:-INFO}" \
-    >"$WORK/simulacron.log" 2>&1 </dev/null &   # VERIFY: Simulacron (netty 4.1.12) is only proven on Java 8/11
-  echo $! >"$WORK/simulacron.pid"
-  for _ in $(seq 1 60); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "simulacron: http://127.0.0.1:$port"; return 0; fi
-    sleep 1
-  done
-  tail -n 40 "$WORK/simulacron.log" >&2; die "simulacron did not open port $port"
-}
-
-cmd_sim_stop() { local p; p=$(cat "$WORK/simulacron.pid" 2>/dev/null) || return 0; kill "$p" 2>/dev/null || true; rm -f "$WORK/simulacron.pid"; }
-
 cmd=${1:-help}; shift || true
 case "$cmd" in
   fetch) cmd_fetch ;;
@@ -327,8 +335,6 @@ case "$cmd" in
   resume) kill -CONT "$(pid_of "${1:?usage: resume I}")" ;;
   status) cmd_status ;;
   nodetool) cmd_nodetool "$@" ;;
-  sim-start) cmd_sim_start ;;
-  sim-stop) cmd_sim_stop ;;
-  clean) cmd_stop || true; cmd_sim_stop; rm -rf "$WORK" ;;
-  *) sed -n '2,9p' "$0"; exit 2 ;;
+  clean) cmd_stop || true; rm -rf "$WORK" ;;
+  *) sed -n '2,10p' "$0"; exit 2 ;;
 esac

@@ -21,5 +21,3 @@ export const unitProject = (name: string): UserWorkspaceConfig => ({
     testTimeout: 30_000
   }
 })
-
-export const repoRoot = root
