@@ -76,7 +76,7 @@ mvn_copy() {   # G:A:V OUTDIR - the artifact plus its runtime (compile+runtime s
   <dependencies><dependency><groupId>$g</groupId><artifactId>$a</artifactId><version>$v</version></dependency></dependencies>
 </project>
 EOF
-  mvn -B -q -f "$tmp/pom.xml" "-Dmaven.repo.local=$CACHE/m2" "$DEP_PLUGIN:copy-dependencies" -DincludeScope=runtime \
+  mvn -B -q -Dstyle.color=never -f "$tmp/pom.xml" "-Dmaven.repo.local=$CACHE/m2" "$DEP_PLUGIN:copy-dependencies" -DincludeScope=runtime \
     -DoutputDirectory="$out.partial"
   mkdir -p "$(dirname "$out")"; mv "$out.partial" "$out"; rm -rf "$tmp"
 }
@@ -218,9 +218,18 @@ jvm_opts() {   # NODE -> OPTS array
   read -r -a extra <<<"${CASSANDRA_JVM_EXTRA:-}"; OPTS+=("${extra[@]}")
 }
 
+wait_port_free() {   # PORT: a JMX registry binds without SO_REUSEADDR, so a just-stopped node's port can still be taken
+  local _
+  for _ in $(seq 1 120); do
+    if [ -z "$(ss -Htan "( sport = :$1 )" 2>/dev/null)" ]; then return 0; fi
+    sleep 0.5
+  done
+}
+
 start_node() {
   local i=$1 d; d=$(dir_of "$i")
   if alive "$i"; then echo "node$i already running"; return 0; fi
+  wait_port_free "$(jmx_of "$i")"
   jvm_opts "$i"
   MALLOC_ARENA_MAX=4 nohup "$JAVA" "${OPTS[@]}" -cp "$(classpath "$i")" org.apache.cassandra.service.CassandraDaemon \
     >>"$d/logs/stdout.log" 2>&1 </dev/null &
