@@ -1,2 +1,7 @@
 export * as Frame from "./Frame.js"
 export * as Compression from "./Compression.js"
+export * as Consistency from "./Consistency.js"
+export * as ServerError from "./ServerError.js"
+export * as Event from "./Event.js"
+export * as Request from "./Request.js"
+export * as Response from "./Response.js"
