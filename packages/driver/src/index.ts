@@ -1,1 +1,8 @@
-export {}
+export * as CqlError from "./CqlError.js"
+export * as Executor from "./Executor.js"
+export * as Metrics from "./Metrics.js"
+export * as Registry from "./Registry.js"
+export * as ResultSet from "./ResultSet.js"
+export * as Session from "./Session.js"
+export * as Statement from "./Statement.js"
+export * as TimestampGenerator from "./TimestampGenerator.js"

@@ -1,0 +1,486 @@
+/**
+ * The Session: the public API, a scoped Layer composed from the cluster services (RegistryService,
+ * MetricsService, TimestampGenerator, Executor). Closing its scope is safe shutdown: new requests fail with
+ * `SessionClosed`, requests in flight get a bounded grace period, then the sockets close.
+ *
+ * The request path is one `Effect.async` around plain TypeScript: encode into the connection's write queue,
+ * register a callback by stream id, and map the decoded response in that callback.
+ */
+import { Response as Res } from "@effect-cql/protocol"
+import type { Consistency, DataType, Request, Rows } from "@effect-cql/protocol"
+import * as Chunk from "effect/Chunk"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import type * as tls from "node:tls"
+import * as CqlError from "./CqlError.js"
+import * as Executor from "./Executor.js"
+import { type Connection, type ConnectionFailure, connect } from "./internal/connection.js"
+import * as Metrics from "./Metrics.js"
+import * as Registry from "./Registry.js"
+import type { ResultSet } from "./ResultSet.js"
+import * as Statement from "./Statement.js"
+import * as TimestampGenerator from "./TimestampGenerator.js"
+
+/** Every error a request can end with. */
+export type RequestError =
+  | CqlError.ResponseError
+  | CqlError.ConnectionError
+  | CqlError.RequestTimeout
+  | CqlError.BusyConnection
+  | CqlError.NoHostAvailable
+  | CqlError.SessionClosed
+  | CqlError.SchemaMismatch
+  | CqlError.EncodeError
+  | CqlError.DecodeError
+
+export interface SessionConfig {
+  /** "host" or "host:port". */
+  readonly contactPoints: ReadonlyArray<string>
+  /** Default 9042. */
+  readonly port?: number
+  /** The data centre whose nodes are local (used by load balancing; recorded for now). */
+  readonly localDataCenter?: string
+  readonly keyspace?: string
+  readonly credentials?: { readonly username: string; readonly password: Redacted.Redacted<string> }
+  /** TLS options (certificate and hostname are verified unless `rejectUnauthorized: false`); absent = plain TCP. */
+  readonly tls?: tls.ConnectionOptions
+  /** Pin the protocol version; by default v5 is tried, then v4. */
+  readonly protocolVersion?: 4 | 5
+  readonly compression?: "lz4" | "snappy" | "none"
+  /** Connections per host. Default 1 (each carries up to `maxRequestsPerConnection` requests at once). */
+  readonly connectionsPerHost?: number
+  readonly maxRequestsPerConnection?: number
+  readonly connectTimeout?: Duration.DurationInput
+  readonly requestTimeout?: Duration.DurationInput
+  readonly heartbeatInterval?: Duration.DurationInput
+  /** How long shutdown waits for requests in flight before interrupting them. Default 5 s. */
+  readonly shutdownGracePeriod?: Duration.DurationInput
+  readonly defaultConsistency?: Consistency.Consistency
+  /** Rows per page when a statement does not say. Default 5000. */
+  readonly defaultPageSize?: number
+}
+
+export interface Session {
+  /** Runs one statement and returns its first (or only) page. */
+  readonly execute: {
+    <A>(statement: Statement.Statement<A>): Effect.Effect<ResultSet<A>, RequestError>
+    (query: string, params?: Statement.Params, options?: Statement.QueryOptions): Effect.Effect<ResultSet, RequestError>
+  }
+  /** Prepares a query once per keyspace and text (cached in the RegistryService). */
+  readonly prepare: (query: string, options?: { readonly keyspace?: string }) => Effect.Effect<Registry.PreparedStatement, RequestError>
+  /** A batch of writes: logged (default), unlogged or counter. */
+  readonly batch: (
+    statements: ReadonlyArray<Statement.Statement<unknown> | string>,
+    options?: Statement.BatchOptions
+  ) => Effect.Effect<ResultSet, RequestError>
+  /** Every row of a query, fetched page by page as the stream is pulled; each page is one chunk. */
+  readonly stream: {
+    <A>(statement: Statement.Statement<A>): Stream.Stream<A, RequestError>
+    (query: string, params?: Statement.Params, options?: Statement.QueryOptions): Stream.Stream<Rows.Row, RequestError>
+  }
+  /** The protocol version every connection of this session speaks. */
+  readonly protocolVersion: 4 | 5
+  readonly hosts: ReadonlyArray<string>
+}
+
+export const Session = Context.GenericTag<Session>("@effect-cql/driver/Session")
+
+const millis = (d: Duration.DurationInput | undefined, fallback: number) => (d === undefined ? fallback : Duration.toMillis(d))
+
+const parseContactPoint = (s: string, defaultPort: number) => {
+  const m = /^\[(.+)\](?::(\d+))?$/.exec(s) ?? /^([^:]+)(?::(\d+))?$/.exec(s)
+  return m ? { host: m[1]!, port: m[2] ? Number(m[2]) : defaultPort } : { host: s, port: defaultPort }
+}
+
+const toConnectionError = (f: ConnectionFailure, host: string): RequestError => {
+  switch (f._tag) {
+    case "Timeout":
+      return new CqlError.RequestTimeout({ host, timeoutMs: f.timeoutMs })
+    case "Busy":
+      return new CqlError.BusyConnection({ host, inFlight: f.inFlight })
+    case "Decode":
+    case "Encode":
+      return f.error
+    case "Auth":
+      return new CqlError.AuthenticationError({ host, message: f.message })
+    case "Server":
+      return CqlError.fromWire(f.error, host)
+    case "Closed":
+    case "Protocol":
+      return new CqlError.ConnectionError({ host, message: f.message, cause: "cause" in f ? f.cause : undefined })
+  }
+}
+
+const firstWord = (q: string) => /^\s*(\w+)/.exec(q)?.[1]?.toUpperCase() ?? "UNKNOWN"
+
+const isRecord = (p: Statement.Params): p is Readonly<Record<string, unknown>> => !Array.isArray(p)
+
+/** Builds the Session over already-provided cluster services. */
+export const make = (config: SessionConfig) =>
+  Effect.gen(function* () {
+    const registry = yield* Registry.RegistryService
+    const metrics = yield* Metrics.MetricsService
+    const timestamps = yield* TimestampGenerator.TimestampGenerator
+    yield* Executor.Executor
+
+    const port = config.port ?? 9042
+    const requestTimeoutMs = millis(config.requestTimeout, 12_000)
+    const graceMs = millis(config.shutdownGracePeriod, 5_000)
+    const defaultConsistency = config.defaultConsistency ?? "LOCAL_ONE"
+    const defaultPageSize = config.defaultPageSize ?? 5000
+    const perHost = Math.max(1, config.connectionsPerHost ?? 1)
+
+    const connections: Array<Connection> = []
+    let closed = false
+
+    yield* Effect.addFinalizer(() =>
+      Effect.promise(() => {
+        closed = true
+        return Promise.allSettled(connections.map((c) => c.close(graceMs)))
+      }).pipe(Effect.timeoutOption(graceMs + 2_000))
+    )
+
+    const failures = new Map<string, unknown>()
+    const opened = yield* Effect.forEach(
+      config.contactPoints.flatMap((cp) => Array.from({ length: perHost }, () => parseContactPoint(cp, port))),
+      ({ host, port }) =>
+        Effect.tryPromise({
+          try: () =>
+            connect({
+              host,
+              port,
+              ...(config.protocolVersion === undefined ? {} : { protocolVersion: config.protocolVersion }),
+              ...(config.compression === undefined ? {} : { compression: config.compression }),
+              ...(config.credentials === undefined
+                ? {}
+                : { credentials: { username: config.credentials.username, password: Redacted.value(config.credentials.password) } }),
+              ...(config.tls === undefined ? {} : { tls: config.tls }),
+              ...(config.keyspace === undefined ? {} : { keyspace: config.keyspace }),
+              connectTimeoutMs: millis(config.connectTimeout, 5_000),
+              requestTimeoutMs,
+              heartbeatIntervalMs: millis(config.heartbeatInterval, 30_000),
+              ...(config.maxRequestsPerConnection === undefined ? {} : { maxInFlight: config.maxRequestsPerConnection }),
+              driverName: "effect-cql",
+              driverVersion: "0.1.0"
+            }),
+          catch: (e) => e
+        }).pipe(
+          Effect.tap((c) =>
+            Effect.sync(() => {
+              connections.push(c)
+              const m = metrics.forHost(`${host}:${port}`)
+              m.connectionOpened()
+              c.onClose(() => m.connectionClosed())
+            })
+          ),
+          Effect.tapError((e) => Effect.sync(() => failures.set(`${host}:${port}`, e))),
+          Effect.option
+        ),
+      { concurrency: "unbounded" }
+    )
+    if (opened.every(Option.isNone)) {
+      const auth = [...failures.values()].find((f) => (f as ConnectionFailure)?._tag === "Auth") as ConnectionFailure | undefined
+      if (auth !== undefined) return yield* Effect.fail(toConnectionError(auth, config.contactPoints.join(",")))
+      return yield* Effect.fail(new CqlError.NoHostAvailable({ errors: failures }))
+    }
+    const protocolVersion = connections[0]!.version
+
+    // Round robin over open connections; a closed one is skipped (topology-aware plans come with the cluster layer).
+    let next = 0
+    const pick = (): Connection | undefined => {
+      for (let i = 0; i < connections.length; i++) {
+        const c = connections[next++ % connections.length]!
+        if (c.isOpen) return c
+      }
+      return undefined
+    }
+
+    /** One attempt on one connection: the only Effect.async of the request path. */
+    const send = (conn: Connection, req: Request.Request, opts: { timeoutMs: number; tracing?: boolean; resultColumns?: ReadonlyArray<Rows.ColumnSpec> }) =>
+      Effect.async<Res.Response, RequestError>((resume) => {
+        const hostId = `${conn.host}:${conn.port}`
+        const m = metrics.forHost(hostId)
+        const started = performance.now()
+        m.requestStarted()
+        const id = conn.send(req, opts, (failure, res) => {
+          if (failure !== undefined) {
+            const err = toConnectionError(failure, hostId)
+            m.requestEnded(performance.now() - started, err._tag)
+            resume(Effect.fail(err))
+          } else if (res!._tag === "Error") {
+            const err = CqlError.fromWire(res.error, hostId)
+            m.requestEnded(performance.now() - started, err._tag)
+            resume(Effect.fail(err))
+          } else {
+            m.requestEnded(performance.now() - started, undefined)
+            resume(Effect.succeed(res!))
+          }
+        })
+        return id < 0 ? undefined : Effect.sync(() => conn.cancel(id))
+      })
+
+    const span = (operation: string, query: string, conn: Connection, keyspace: string | undefined) =>
+      Effect.withSpan(`cql.${operation}`, {
+        kind: "client",
+        captureStackTrace: false,
+        attributes: {
+          "db.system.name": "cassandra",
+          "db.namespace": keyspace ?? config.keyspace ?? "",
+          "db.operation.name": firstWord(query),
+          "db.query.text": query,
+          "server.address": conn.host,
+          "server.port": conn.port
+        }
+      })
+
+    const withConnection = <A>(f: (conn: Connection) => Effect.Effect<A, RequestError>): Effect.Effect<A, RequestError> =>
+      Effect.suspend(() => {
+        if (closed) return Effect.fail(new CqlError.SessionClosed({ message: "the session is closed" }))
+        const conn = pick()
+        if (conn === undefined) return Effect.fail(new CqlError.NoHostAvailable({ errors: new Map([["*", "every connection is closed"]]) }))
+        return f(conn)
+      })
+
+    const prepareOn = (conn: Connection, query: string, keyspace: string | undefined) =>
+      send(conn, { _tag: "Prepare", query, ...(keyspace === undefined || protocolVersion < 5 ? {} : { keyspace }) }, { timeoutMs: requestTimeoutMs }).pipe(
+        Effect.flatMap((res) => {
+          if (res._tag !== "Prepared") {
+            return Effect.fail(new CqlError.ConnectionError({ host: conn.host, message: `PREPARE answered with ${res._tag}` }))
+          }
+          const statement: Registry.PreparedStatement = {
+            query,
+            keyspace,
+            id: res.id,
+            resultMetadataId: res.resultMetadataId,
+            bindColumns: res.metadata.columns,
+            bindTypes: res.metadata.columns.map((c) => c.type),
+            pkIndexes: res.metadata.pkIndexes,
+            resultColumns: res.resultMetadata.columns ?? []
+          }
+          registry.putPrepared(statement)
+          return Effect.succeed(statement)
+        })
+      )
+
+    const prepare = (query: string, options?: { readonly keyspace?: string }) =>
+      withConnection((conn) => {
+        const keyspace = options?.keyspace ?? config.keyspace
+        const cached = registry.getPrepared(keyspace, query)
+        return cached !== undefined ? Effect.succeed(cached) : prepareOn(conn, query, keyspace).pipe(span("prepare", query, conn, keyspace))
+      })
+
+    const bindByName = (columns: ReadonlyArray<Rows.ColumnSpec>, params: Readonly<Record<string, unknown>>) =>
+      columns.map((c) => (Object.hasOwn(params, c.name) ? params[c.name] : undefined))
+
+    const queryParameters = (
+      options: Statement.QueryOptions | undefined,
+      values: ReadonlyArray<unknown> | undefined,
+      types: ReadonlyArray<DataType.DataType> | undefined,
+      names: ReadonlyArray<string> | undefined,
+      skipMetadata: boolean
+    ): Request.QueryParameters => ({
+      consistency: options?.consistency ?? defaultConsistency,
+      ...(values === undefined ? {} : { values }),
+      ...(types === undefined ? {} : { types }),
+      ...(names === undefined ? {} : { names }),
+      skipMetadata,
+      pageSize: options?.pageSize ?? defaultPageSize,
+      ...(options?.pagingState === undefined ? {} : { pagingState: options.pagingState }),
+      ...(options?.serialConsistency === undefined ? {} : { serialConsistency: options.serialConsistency }),
+      timestamp: options?.timestamp ?? timestamps.next(),
+      ...(options?.keyspace === undefined ? {} : { keyspace: options.keyspace }),
+      ...(options?.nowInSeconds === undefined ? {} : { nowInSeconds: options.nowInSeconds })
+    })
+
+    const toResultSet = <A>(res: Res.Response, conn: Connection): ResultSet<A> => {
+      const warnings = res.warnings ?? []
+      const rows = res._tag === "Rows" ? (res.rows as ReadonlyArray<A>) : []
+      const first = rows[0] as Record<string, unknown> | undefined
+      return {
+        rows,
+        columns: res._tag === "Rows" ? res.columns : [],
+        pagingState: res._tag === "Rows" ? res.metadata.pagingState : undefined,
+        applied: first !== undefined && typeof first["[applied]"] === "boolean" ? (first["[applied]"] as boolean) : undefined,
+        warnings,
+        tracingId: res.tracingId === undefined ? undefined : formatUuid(res.tracingId),
+        customPayload: res.customPayload,
+        coordinator: `${conn.host}:${conn.port}`
+      }
+    }
+
+    const logWarnings = <A>(rs: ResultSet<A>, query: string) =>
+      rs.warnings.length === 0
+        ? Effect.succeed(rs)
+        : Effect.logWarning(`Cassandra warned about "${query}": ${rs.warnings.join("; ")}`).pipe(Effect.as(rs))
+
+    const runOnce = (
+      conn: Connection,
+      query: string,
+      params: Statement.Params | undefined,
+      options: Statement.QueryOptions | undefined
+    ): Effect.Effect<ResultSet<Rows.Row>, RequestError> => {
+      const timeoutMs = options?.timeout === undefined ? requestTimeoutMs : Duration.toMillis(options.timeout)
+      const keyspace = options?.keyspace ?? config.keyspace
+      const usePrepared = options?.prepare ?? (params !== undefined && (Array.isArray(params) ? params.length > 0 : Object.keys(params).length > 0))
+      const extras = {
+        ...(options?.tracing ? { tracing: true } : {}),
+        ...(options?.customPayload === undefined ? {} : { customPayload: options.customPayload })
+      }
+      if (!usePrepared) {
+        const named = params !== undefined && isRecord(params)
+        const values = params === undefined ? undefined : named ? Object.values(params) : (params as ReadonlyArray<unknown>)
+        const names = named ? Object.keys(params) : undefined
+        return send(conn, { _tag: "Query", query, params: queryParameters(options, values, undefined, names, false), ...extras }, { timeoutMs, tracing: options?.tracing ?? false }).pipe(
+          Effect.map((res) => toResultSet<Rows.Row>(res, conn))
+        )
+      }
+      const execute = (statement: Registry.PreparedStatement): Effect.Effect<ResultSet<Rows.Row>, RequestError> => {
+        const values = params === undefined ? [] : isRecord(params) ? bindByName(statement.bindColumns, params) : params
+        return send(
+          conn,
+          {
+            _tag: "Execute",
+            id: statement.id,
+            ...(statement.resultMetadataId === undefined ? {} : { resultMetadataId: statement.resultMetadataId }),
+            params: queryParameters(options, values, statement.bindTypes, undefined, statement.resultColumns.length > 0),
+            ...extras
+          },
+          { timeoutMs, tracing: options?.tracing ?? false, resultColumns: statement.resultColumns }
+        ).pipe(
+          Effect.map((res) => {
+            // v5 Metadata_changed: keep the new result metadata for the next executions.
+            if (res._tag === "Rows" && res.metadata.newMetadataId !== undefined && res.metadata.columns !== undefined) {
+              registry.updateResultMetadata(statement, res.metadata.newMetadataId, res.metadata.columns)
+            }
+            return toResultSet<Rows.Row>(res, conn)
+          })
+        )
+      }
+      const cached = registry.getPrepared(keyspace, query)
+      const prepared = cached !== undefined ? Effect.succeed(cached) : prepareOn(conn, query, keyspace)
+      return prepared.pipe(
+        Effect.flatMap((statement) =>
+          execute(statement).pipe(
+            // The node lost the statement (restart, eviction): prepare it again there and retry, unseen by the caller.
+            Effect.catchTag("Unprepared", () => Effect.flatMap(prepareOn(conn, query, keyspace), execute))
+          )
+        )
+      )
+    }
+
+    const decodeRows = <A>(statement: Statement.Statement<A>, rs: ResultSet<Rows.Row>): Effect.Effect<ResultSet<A>, CqlError.SchemaMismatch> => {
+      const schema = statement.rowSchema
+      if (schema === undefined) return Effect.succeed(rs as unknown as ResultSet<A>)
+      return Schema.decodeUnknown(Schema.Array(schema))(rs.rows).pipe(
+        Effect.map((rows) => ({ ...rs, rows })),
+        Effect.mapError((cause) => new CqlError.SchemaMismatch({ message: `rows of "${statement.query}" do not match the row Schema`, cause }))
+      )
+    }
+
+    const encodeParams = <A>(statement: Statement.Statement<A>): Effect.Effect<Statement.Params | undefined, CqlError.SchemaMismatch> =>
+      Statement.isTyped(statement)
+        ? Schema.encode(statement.paramsSchema)(statement.rawParams).pipe(
+            Effect.mapError((cause) => new CqlError.SchemaMismatch({ message: `parameters of "${statement.query}" do not match their Schema`, cause }))
+          )
+        : Effect.succeed(statement.params)
+
+    const toStatement = <A>(q: string | Statement.Statement<A>, params?: Statement.Params, options?: Statement.QueryOptions): Statement.Statement<A> =>
+      typeof q === "string" ? ({ query: q, params, options } as Statement.Statement<A>) : q
+
+    const runStatement = <A>(statement: Statement.Statement<A>, extra?: Statement.QueryOptions): Effect.Effect<ResultSet<A>, RequestError> =>
+      withConnection((conn) =>
+        encodeParams(statement).pipe(
+          Effect.flatMap((params) => runOnce(conn, statement.query, params, extra === undefined ? statement.options : { ...statement.options, ...extra })),
+          Effect.flatMap((rs) => logWarnings(rs, statement.query)),
+          Effect.flatMap((rs) => decodeRows(statement, rs)),
+          span("execute", statement.query, conn, statement.options?.keyspace)
+        )
+      )
+
+    const execute = (<A>(q: string | Statement.Statement<A>, params?: Statement.Params, options?: Statement.QueryOptions) =>
+      runStatement(toStatement(q, params, options))) as Session["execute"]
+
+    const stream = (<A>(q: string | Statement.Statement<A>, params?: Statement.Params, options?: Statement.QueryOptions) => {
+      const statement = toStatement(q, params, options)
+      return Stream.paginateChunkEffect(statement.options?.pagingState, (pagingState) =>
+        runStatement(statement, pagingState === undefined ? undefined : { pagingState }).pipe(
+          Effect.map((rs) => [Chunk.unsafeFromArray(rs.rows as Array<A>), Option.fromNullable<Uint8Array | undefined>(rs.pagingState)] as const)
+        )
+      )
+    }) as Session["stream"]
+
+    const batch = (statements: ReadonlyArray<Statement.Statement<unknown> | string>, options?: Statement.BatchOptions) =>
+      withConnection((conn) =>
+        Effect.gen(function* () {
+          const keyspace = options?.keyspace ?? config.keyspace
+          const children: Array<Request.BatchStatement> = []
+          for (const s of statements) {
+            const st = typeof s === "string" ? { query: s } : s
+            const params = yield* encodeParams(st)
+            const values = params === undefined ? [] : params
+            if (Array.isArray(values) && values.length === 0) {
+              children.push({ query: st.query, values: [] })
+            } else {
+              const prepared = registry.getPrepared(keyspace, st.query) ?? (yield* prepareOn(conn, st.query, keyspace))
+              const bound = isRecord(values) ? bindByName(prepared.bindColumns, values) : values
+              children.push({ id: prepared.id, values: bound, types: prepared.bindTypes })
+            }
+          }
+          const res = yield* send(
+            conn,
+            {
+              _tag: "Batch",
+              type: options?.type ?? "LOGGED",
+              statements: children,
+              consistency: options?.consistency ?? defaultConsistency,
+              ...(options?.serialConsistency === undefined ? {} : { serialConsistency: options.serialConsistency }),
+              timestamp: options?.timestamp ?? timestamps.next(),
+              ...(options?.keyspace === undefined ? {} : { keyspace: options.keyspace }),
+              ...(options?.nowInSeconds === undefined ? {} : { nowInSeconds: options.nowInSeconds }),
+              ...(options?.customPayload === undefined ? {} : { customPayload: options.customPayload })
+            },
+            { timeoutMs: options?.timeout === undefined ? requestTimeoutMs : Duration.toMillis(options.timeout), tracing: options?.tracing ?? false }
+          )
+          return yield* logWarnings(toResultSet<Rows.Row>(res, conn), "BATCH")
+        }).pipe(span("batch", "BATCH", conn, options?.keyspace))
+      )
+
+    const session: Session = {
+      execute,
+      prepare,
+      batch,
+      stream,
+      protocolVersion,
+      hosts: [...new Set(connections.map((c) => `${c.host}:${c.port}`))]
+    }
+    return session
+  })
+
+const formatUuid = (b: Buffer) => {
+  const h = b.toString("hex")
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`
+}
+
+/** The cluster services a Session is built on; each is its own Layer, swappable in tests. */
+export const clusterServices = Layer.mergeAll(
+  Registry.layer,
+  Metrics.layer,
+  TimestampGenerator.layerMonotonic,
+  Executor.layer()
+)
+
+/** A scoped Session with its own cluster services. */
+export const layer = (config: SessionConfig): Layer.Layer<Session, RequestError> =>
+  Layer.scoped(Session, make(config)).pipe(Layer.provide(clusterServices))
+
+/** The same, with settings read through Effect Config (e.g. from the environment). */
+export const layerConfig = (config: Config.Config.Wrap<SessionConfig>): Layer.Layer<Session, RequestError | ConfigError.ConfigError> =>
+  Layer.unwrapEffect(Effect.map(Config.unwrap(config), layer))
