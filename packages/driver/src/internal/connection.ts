@@ -1,0 +1,523 @@
+/**
+ * One socket to one Cassandra host: handshake, stream ids, coalesced writes, one timer for request deadlines,
+ * heartbeats, events. Plain TypeScript with callbacks on the request path; the Effect wrappers (`open`,
+ * `request`) sit at the bottom and cost one `Effect.async` per request.
+ */
+import { Frame, Request, Response } from "@effect-cql/protocol"
+import type { Compression, Event, ProtocolError, ServerError } from "@effect-cql/protocol"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import type * as Scope from "effect/Scope"
+import * as net from "node:net"
+import * as tls from "node:tls"
+import { Deadlines } from "./deadlines.js"
+import { handshake } from "./handshake.js"
+import { Inbound } from "./inbound.js"
+import { StreamIds } from "./streamIds.js"
+import { WriteQueue } from "./writeQueue.js"
+
+export interface ConnectionOptions {
+  readonly host: string
+  readonly port: number
+  /** Pins the protocol version; otherwise v5 is tried first and v4 after a protocol error. */
+  readonly protocolVersion?: 4 | 5
+  /** Used only when the server offers it. Snappy exists only in v4 (spec v5 section 2). Default none. */
+  readonly compression?: "lz4" | "snappy" | "none"
+  /** SASL PLAIN (PasswordAuthenticator). */
+  readonly credentials?: { readonly username: string; readonly password: string }
+  /** TLS options; undefined means plain TCP. The server certificate and name are verified unless opted out. */
+  readonly tls?: tls.ConnectionOptions
+  /** Runs `USE "keyspace"` once ready. */
+  readonly keyspace?: string
+  /** Socket, TLS and handshake together. Default 5000. */
+  readonly connectTimeoutMs?: number
+  /** Default per request. Default 12000. */
+  readonly requestTimeoutMs?: number
+  /** OPTIONS after this long without reading anything; 0 disables. Default 30000. */
+  readonly heartbeatIntervalMs?: number
+  /** Stream ids of this connection, orphaned ones included: at most this many requests wait. 1..32768, default 2048. */
+  readonly maxInFlight?: number
+  /** Close the connection when this many ids wait for responses nobody wants any more. Default 256. */
+  readonly maxOrphans?: number
+  readonly driverName?: string
+  readonly driverVersion?: string
+}
+
+/** Plain data; the session maps these to tagged errors. */
+export type ConnectionFailure =
+  | { readonly _tag: "Closed"; readonly message: string; readonly cause?: unknown }
+  | { readonly _tag: "Timeout"; readonly timeoutMs: number }
+  | { readonly _tag: "Busy"; readonly inFlight: number }
+  | { readonly _tag: "Decode"; readonly error: ProtocolError.DecodeError }
+  | { readonly _tag: "Encode"; readonly error: ProtocolError.EncodeError }
+  | { readonly _tag: "Auth"; readonly message: string }
+  | { readonly _tag: "Protocol"; readonly message: string }
+  /** The server refused a handshake step for another reason, e.g. `USE` of a keyspace that does not exist. */
+  | { readonly _tag: "Server"; readonly message: string; readonly error: ServerError.ServerError }
+
+type Columns = NonNullable<Response.DecodeContext["columns"]>
+
+export interface SendOptions {
+  /** Overrides the connection's `requestTimeoutMs`. */
+  readonly timeoutMs?: number
+  readonly tracing?: boolean
+  readonly customPayload?: Readonly<Record<string, Buffer | null>>
+  /** The prepared result columns, to decode Rows of an EXECUTE sent with skipMetadata. */
+  readonly resultColumns?: Columns
+}
+
+export type Callback = (failure: ConnectionFailure | undefined, res: Response.Response | undefined) => void
+
+const DEFAULTS = {
+  connectTimeoutMs: 5000,
+  requestTimeoutMs: 12_000,
+  heartbeatIntervalMs: 30_000,
+  maxInFlight: 2048,
+  maxOrphans: 256
+} as const
+
+/** Per stream id. */
+const FREE = 0
+const LIVE = 1
+const ORPHAN = 2
+
+const noSendOptions: SendOptions = {}
+
+type Phase = "handshake" | "open" | "closing" | "closed"
+
+export class Connection {
+  readonly host: string
+  readonly port: number
+  /** The server's SUPPORTED options (COMPRESSION, PROTOCOL_VERSIONS, CQL_VERSION, ...), set by the handshake. */
+  supported: Readonly<Record<string, ReadonlyArray<string>>> = {}
+
+  private phase: Phase = "handshake"
+  private readonly ids: StreamIds
+  private readonly state: Uint8Array
+  private readonly callbacks: Array<Callback | undefined>
+  private readonly columns: Array<Columns | undefined>
+  private readonly timeouts: Float64Array
+  private readonly deadlines: Deadlines
+  private readonly out: WriteQueue
+  private readonly inbound: Inbound
+  private readonly requestTimeoutMs: number
+  private readonly heartbeatIntervalMs: number
+  private readonly maxOrphans: number
+  private live = 0
+  private orphans = 0
+  /** Reused for every envelope: only `stream` and `tracing` change. */
+  private readonly envelope: { version: 4 | 5; stream: number; tracing: boolean }
+
+  private timer: NodeJS.Timeout | undefined
+  private timerAt = Infinity
+  private heartbeat: NodeJS.Timeout | undefined
+  private heartbeatInFlight = false
+  private lastReadAt = Date.now()
+  private socketError: Error | undefined
+  private closeCause: ConnectionFailure | undefined
+  private graceTimer: NodeJS.Timeout | undefined
+  private readonly eventListeners: Array<(event: Event.Event) => void> = []
+  private readonly closeListeners: Array<(cause: ConnectionFailure) => void> = []
+  private readonly closed: Promise<void>
+  private resolveClosed!: () => void
+
+  /** Use `connect`: this wraps a socket that is already connected and runs no handshake. */
+  constructor(
+    private readonly socket: net.Socket,
+    readonly version: 4 | 5,
+    options: ConnectionOptions
+  ) {
+    this.host = options.host
+    this.port = options.port
+    const capacity = options.maxInFlight ?? DEFAULTS.maxInFlight
+    this.ids = new StreamIds(capacity)
+    this.state = new Uint8Array(capacity)
+    this.callbacks = new Array<Callback | undefined>(capacity).fill(undefined)
+    this.columns = new Array<Columns | undefined>(capacity).fill(undefined)
+    this.timeouts = new Float64Array(capacity)
+    this.deadlines = new Deadlines(capacity)
+    this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs
+    this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? DEFAULTS.heartbeatIntervalMs
+    this.maxOrphans = options.maxOrphans ?? DEFAULTS.maxOrphans
+    this.envelope = { version, stream: 0, tracing: false }
+    this.out = new WriteQueue(socket)
+    this.inbound = new Inbound()
+    this.closed = new Promise((resolve) => {
+      this.resolveClosed = resolve
+    })
+    socket.setNoDelay(true)
+    socket.on("data", this.onData)
+    socket.on("error", (e: Error) => {
+      this.socketError ??= e
+    })
+    socket.on("close", () => {
+      const e = this.socketError
+      this.destroy(
+        e === undefined
+          ? { _tag: "Closed", message: `connection to ${this.host}:${this.port} closed by the server` }
+          : { _tag: "Closed", message: `connection to ${this.host}:${this.port} failed: ${e.message}`, cause: e }
+      )
+      this.resolveClosed()
+    })
+  }
+
+  /** Requests waiting for their response (orphans not included). */
+  get inFlight(): number {
+    return this.live
+  }
+
+  /** Stream ids held by requests that timed out or were cancelled, until their late response arrives. */
+  get orphaned(): number {
+    return this.orphans
+  }
+
+  get isOpen(): boolean {
+    return this.phase === "open"
+  }
+
+  /**
+   * Sends `req` and calls `cb` once with the response or a failure. Returns the stream id, or -1 when `cb` was
+   * already called (closed, busy, or the request could not be encoded). `cb` must not throw.
+   */
+  send(req: Request.Request, opts: SendOptions, cb: Callback): number {
+    if (this.phase !== "open" && this.phase !== "handshake") {
+      cb(this.closeCause ?? { _tag: "Closed", message: `connection to ${this.host}:${this.port} is closing` }, undefined)
+      return -1
+    }
+    const id = this.ids.acquire()
+    if (id < 0) {
+      cb({ _tag: "Busy", inFlight: this.ids.used }, undefined)
+      return -1
+    }
+    const env = this.envelope
+    env.stream = id
+    env.tracing = opts.tracing === true
+    const w = this.out.writer
+    const start = w.offset
+    const encoded = Request.encodeRequestEnvelope(
+      w,
+      opts.customPayload === undefined ? req : { ...req, customPayload: opts.customPayload },
+      env
+    )
+    if (Either.isLeft(encoded)) {
+      this.ids.release(id)
+      cb({ _tag: "Encode", error: encoded.left }, undefined)
+      return -1
+    }
+    this.out.commit(start)
+    const timeoutMs = opts.timeoutMs ?? this.requestTimeoutMs
+    this.state[id] = LIVE
+    this.callbacks[id] = cb
+    this.columns[id] = opts.resultColumns
+    this.timeouts[id] = timeoutMs
+    this.live++
+    const deadline = Date.now() + timeoutMs
+    this.deadlines.add(id, deadline)
+    if (deadline < this.timerAt) this.armTimer(deadline)
+    return id
+  }
+
+  /** Interruption: the callback is dropped now; the id stays reserved (orphaned) until its response arrives. */
+  cancel(streamId: number): void {
+    if (streamId < 0 || streamId >= this.state.length || this.state[streamId] !== LIVE) return
+    this.orphan(streamId)
+  }
+
+  onEvent(listener: (event: Event.Event) => void): void {
+    this.eventListeners.push(listener)
+  }
+
+  onClose(listener: (cause: ConnectionFailure) => void): void {
+    if (this.phase === "closed") listener(this.closeCause!)
+    else this.closeListeners.push(listener)
+  }
+
+  /**
+   * Stops accepting requests, waits up to `graceMs` for those in flight, then fails what is left and destroys
+   * the socket. Resolves once the socket is closed.
+   */
+  close(graceMs: number): Promise<void> {
+    if (this.phase === "open" || this.phase === "handshake") {
+      this.phase = "closing"
+      this.closeCause = { _tag: "Closed", message: `connection to ${this.host}:${this.port} closed by the client` }
+      if (this.live === 0) this.destroy(this.closeCause)
+      else {
+        this.graceTimer = setTimeout(() => this.destroy(this.closeCause!), graceMs)
+        this.graceTimer.unref()
+      }
+    }
+    return this.closed
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Used by the handshake
+
+  /** v4: compress bodies from now on, both ways (after STARTUP was sent with COMPRESSION; v4 spec 5). */
+  setCompressor(c: Compression.Compressor): void {
+    this.out.setCompressor(c)
+    this.inbound.setCompressor(c)
+  }
+
+  /** v5: the segment compression to switch to when READY or AUTHENTICATE arrives. */
+  setSegmentCompression(lz4: boolean): void {
+    this.inbound.segmentCompression = lz4
+  }
+
+  /** The handshake succeeded. */
+  markOpen(): void {
+    if (this.phase !== "handshake") return
+    this.phase = "open"
+    this.scheduleHeartbeat(this.heartbeatIntervalMs)
+  }
+
+  /** Fails everything in flight with `cause` and destroys the socket. Idempotent. */
+  destroy(cause: ConnectionFailure): void {
+    if (this.phase === "closed") return
+    this.phase = "closed"
+    this.closeCause ??= cause
+    const failure = this.closeCause
+    if (this.timer !== undefined) clearTimeout(this.timer)
+    if (this.heartbeat !== undefined) clearTimeout(this.heartbeat)
+    if (this.graceTimer !== undefined) clearTimeout(this.graceTimer)
+    this.timerAt = -Infinity // nothing is armed again
+    this.out.close()
+    this.socket.destroy()
+    // Collect first, so that a callback that sends again sees a closed connection, not half-cleared tables.
+    const pending: Array<Callback> = []
+    for (let id = 0; id < this.state.length; id++) {
+      if (this.state[id] === LIVE) pending.push(this.callbacks[id]!)
+      this.state[id] = FREE
+      this.callbacks[id] = undefined
+      this.columns[id] = undefined
+    }
+    this.live = 0
+    this.orphans = 0
+    for (const cb of pending) cb(failure, undefined)
+    for (const l of this.closeListeners) l(failure)
+    this.closeListeners.length = 0
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Inbound
+
+  private readonly onData = (chunk: Buffer): void => {
+    this.lastReadAt = Date.now()
+    const inbound = this.inbound
+    inbound.push(chunk)
+    for (;;) {
+      const next = inbound.next()
+      if (next === undefined) return
+      if (Either.isLeft(next)) {
+        this.destroy({ _tag: "Closed", message: `undecodable bytes from ${this.host}:${this.port}: ${next.left.message}`, cause: next.left })
+        return
+      }
+      this.dispatch(next.right)
+      if (this.phase === "closed") return
+    }
+  }
+
+  private dispatch(env: Frame.Envelope): void {
+    // Spec v5 2.3: framing starts right after READY or AUTHENTICATE, in both directions.
+    if (this.version === 5 && !this.inbound.framed && (env.opcode === Frame.Opcode.Ready || env.opcode === Frame.Opcode.Authenticate)) {
+      this.out.setFramer(this.inbound.switchToSegments())
+    }
+    const id = env.stream
+    if (id < 0) {
+      if (env.opcode === Frame.Opcode.Event) this.emitEvent(env)
+      return
+    }
+    // A response to no request of ours: nothing waits for it.
+    if (id >= this.state.length || this.state[id] === FREE) return
+    if (this.state[id] === ORPHAN) {
+      this.state[id] = FREE
+      this.orphans--
+      this.ids.release(id)
+      return
+    }
+    const cb = this.callbacks[id]!
+    const columns = this.columns[id]
+    this.callbacks[id] = undefined
+    this.columns[id] = undefined
+    this.state[id] = FREE
+    this.deadlines.remove(id)
+    this.ids.release(id)
+    this.live--
+    const res = Response.decodeResponseEnvelope(env, columns === undefined ? undefined : { columns })
+    if (Either.isRight(res)) cb(undefined, res.right)
+    else cb({ _tag: "Decode", error: res.left }, undefined)
+    if (this.live === 0 && this.phase === "closing") this.destroy(this.closeCause!)
+  }
+
+  private emitEvent(env: Frame.Envelope): void {
+    const res = Response.decodeResponseEnvelope(env)
+    // An event this codec cannot read (e.g. a type added by a later server) is dropped, not fatal.
+    if (Either.isLeft(res) || res.right._tag !== "Event") return
+    const event = res.right.event
+    for (const l of this.eventListeners) l(event)
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Timers
+
+  private armTimer(at: number): void {
+    if (this.timer !== undefined) clearTimeout(this.timer)
+    this.timerAt = at
+    this.timer = setTimeout(this.onTimer, Math.max(0, at - Date.now()))
+    this.timer.unref()
+  }
+
+  private readonly onTimer = (): void => {
+    this.timer = undefined
+    this.timerAt = Infinity
+    const now = Date.now()
+    const d = this.deadlines
+    while (d.size > 0 && d.earliest <= now && this.phase !== "closed") {
+      const id = d.first
+      const timeoutMs = this.timeouts[id]!
+      const cb = this.callbacks[id]!
+      this.orphan(id)
+      cb({ _tag: "Timeout", timeoutMs }, undefined)
+    }
+    if (d.size > 0 && this.phase !== "closed") this.armTimer(d.earliest)
+  }
+
+  /** The request on `id` no longer wants its response; the id waits for it, unless too many already do. */
+  private orphan(id: number): void {
+    this.state[id] = ORPHAN
+    this.callbacks[id] = undefined
+    this.columns[id] = undefined
+    this.deadlines.remove(id)
+    this.live--
+    this.orphans++
+    if (this.orphans > this.maxOrphans) {
+      queueMicrotask(() =>
+        this.destroy({
+          _tag: "Closed",
+          message: `connection to ${this.host}:${this.port} closed: more than ${this.maxOrphans} requests got no response`
+        })
+      )
+    } else if (this.live === 0 && this.phase === "closing") {
+      queueMicrotask(() => this.destroy(this.closeCause!))
+    }
+  }
+
+  private scheduleHeartbeat(delayMs: number): void {
+    if (this.heartbeatIntervalMs <= 0 || this.phase !== "open") return
+    this.heartbeat = setTimeout(this.onHeartbeat, delayMs)
+    this.heartbeat.unref()
+  }
+
+  private readonly onHeartbeat = (): void => {
+    const idle = Date.now() - this.lastReadAt
+    if (idle < this.heartbeatIntervalMs || this.heartbeatInFlight) {
+      this.scheduleHeartbeat(this.heartbeatIntervalMs - (this.heartbeatInFlight ? 0 : idle))
+      return
+    }
+    this.heartbeatInFlight = true
+    this.send(heartbeatRequest, noSendOptions, (failure) => {
+      this.heartbeatInFlight = false
+      // Busy is not a dead connection: its requests will time out on their own if it is.
+      if (failure !== undefined && failure._tag !== "Busy") {
+        this.destroy({ _tag: "Closed", message: `heartbeat to ${this.host}:${this.port} failed`, cause: failure })
+      }
+    })
+    this.scheduleHeartbeat(this.heartbeatIntervalMs)
+  }
+}
+
+const heartbeatRequest: Request.Request = { _tag: "Options" }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Connecting
+
+/** Opens a TCP or TLS socket; `event` is the one that says it is usable (TLS: the server was verified). */
+const openSocket = (o: ConnectionOptions): { readonly socket: net.Socket; readonly event: string } => {
+  if (o.tls === undefined) return { socket: net.connect({ host: o.host, port: o.port }), event: "connect" }
+  // Node verifies the certificate chain (rejectUnauthorized defaults to true) and the name: `servername` for a DNS
+  // name (also sent as SNI), the IP SANs for an IP host. Only an explicit `rejectUnauthorized: false` opts out.
+  const socket = tls.connect({
+    ...(net.isIP(o.host) === 0 ? { servername: o.host } : {}),
+    ...o.tls,
+    host: o.host,
+    port: o.port
+  })
+  return { socket, event: "secureConnect" }
+}
+
+/** One attempt with one protocol version: socket, handshake, keyspace, all within `connectTimeoutMs`. */
+const attempt = async (o: ConnectionOptions, version: 4 | 5): Promise<Connection> => {
+  const timeoutMs = o.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs
+  const { socket, event } = openSocket(o)
+  // The connection owns the socket's error and close events from the start; whatever ends the attempt (a socket
+  // error, the timeout, a failed step) destroys it, which fails the step being awaited.
+  const conn = new Connection(socket, version, o)
+  const timer = setTimeout(() => conn.destroy({ _tag: "Timeout", timeoutMs }), timeoutMs)
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once(event, resolve)
+      conn.onClose(reject)
+    })
+    await handshake(conn, o, timeoutMs)
+    conn.markOpen()
+    return conn
+  } catch (e) {
+    conn.destroy(e as ConnectionFailure)
+    throw e
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+const failureTags: ReadonlySet<unknown> = new Set<ConnectionFailure["_tag"]>(["Closed", "Timeout", "Busy", "Decode", "Encode", "Auth", "Protocol", "Server"])
+
+export const isConnectionFailure = (u: unknown): u is ConnectionFailure =>
+  typeof u === "object" && u !== null && failureTags.has((u as { _tag?: unknown })._tag)
+
+/** A v5 attempt the server refused for its version: worth retrying in v4 on a new socket. */
+const versionRefused = (f: ConnectionFailure): boolean => f._tag === "Protocol"
+
+/**
+ * Connects and runs the handshake. Without a pinned version it tries v5 and falls back to v4 when the server
+ * refuses v5 (on a new socket: the server may close the first one). Rejects with a `ConnectionFailure` (or a
+ * RangeError for a `maxInFlight` outside 1..32768).
+ */
+export const connect = async (o: ConnectionOptions): Promise<Connection> => {
+  if (o.protocolVersion !== undefined) return attempt(o, o.protocolVersion)
+  // Snappy exists only in v4 (spec v5 section 2): asking for it asks for v4.
+  if (o.compression === "snappy") return attempt(o, 4)
+  try {
+    return await attempt(o, 5)
+  } catch (e) {
+    if (versionRefused(e as ConnectionFailure)) return attempt(o, 4)
+    throw e
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Effect wrappers
+
+/** How long `open`'s release waits for requests in flight before failing them. */
+export const CLOSE_GRACE_MS = 2000
+
+/** A connection for the lifetime of the scope; closing the scope closes it within `graceMs`. */
+export const open = (
+  options: ConnectionOptions,
+  graceMs: number = CLOSE_GRACE_MS
+): Effect.Effect<Connection, ConnectionFailure, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.tryPromise(() => connect(options)).pipe(
+      Effect.catchAll((e) => (isConnectionFailure(e.error) ? Effect.fail(e.error) : Effect.die(e.error)))
+    ),
+    (conn) => Effect.promise(() => conn.close(graceMs))
+  )
+
+/** One request: exactly one `Effect.async`; interruption cancels it (its stream id stays orphaned). */
+export const request = (
+  conn: Connection,
+  req: Request.Request,
+  opts: SendOptions = noSendOptions
+): Effect.Effect<Response.Response, ConnectionFailure> =>
+  Effect.async<Response.Response, ConnectionFailure>((resume) => {
+    const id = conn.send(req, opts, (failure, res) => resume(failure === undefined ? Effect.succeed(res!) : Effect.fail(failure)))
+    if (id >= 0) return Effect.sync(() => conn.cancel(id))
+  })

@@ -1,0 +1,476 @@
+import type { Request, Response } from "@effect-cql/protocol"
+import { afterEach, describe, expect, it, vi } from "vitest"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import type * as net from "node:net"
+import { connect, Connection, open, request } from "../src/internal/connection.js"
+import type { ConnectionFailure, ConnectionOptions } from "../src/internal/connection.js"
+import { FakeServer } from "./connectionFakeServer.js"
+import type { FakeServerOptions, ServerConnection } from "./connectionFakeServer.js"
+
+const servers: Array<FakeServer> = []
+const conns: Array<Connection> = []
+
+afterEach(async () => {
+  for (const c of conns.splice(0)) await c.close(0)
+  for (const s of servers.splice(0)) await s.close()
+})
+
+const server = async (o: FakeServerOptions = {}): Promise<FakeServer> => {
+  const s = await FakeServer.start(o)
+  servers.push(s)
+  return s
+}
+
+const open4 = async (s: FakeServer, o: Partial<ConnectionOptions> = {}): Promise<Connection> => {
+  const c = await connect({ host: "127.0.0.1", port: s.port, protocolVersion: 4, ...o })
+  conns.push(c)
+  return c
+}
+
+const query = (q: string): Request.Request => ({ _tag: "Query", query: q, params: { consistency: "ONE" } })
+
+type Outcome = { readonly failure: ConnectionFailure | undefined; readonly res: Response.Response | undefined }
+
+/** Sends and returns the stream id and a promise of the callback's arguments. */
+const send = (c: Connection, req: Request.Request, opts = {}): { id: number; done: Promise<Outcome> } => {
+  let id = -2
+  const done = new Promise<Outcome>((resolve) => {
+    id = c.send(req, opts, (failure, res) => resolve({ failure, res }))
+  })
+  return { id, done }
+}
+
+const socketOf = (c: Connection): net.Socket => (c as unknown as { socket: net.Socket }).socket
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+const queryText = (req: Request.Request<unknown>): string => (req._tag === "Query" ? req.query : req._tag)
+
+/** Echoes each query's text back as a SET_KEYSPACE result, so a response names its request. */
+const echo = (req: Request.Request<Request.RawValue>, stream: number, conn: ServerConnection) =>
+  conn.reply(stream, { _tag: "SetKeyspace", keyspace: queryText(req) })
+
+const failed = async (p: Promise<unknown>): Promise<ConnectionFailure> => {
+  try {
+    await p
+  } catch (e) {
+    return e as ConnectionFailure
+  }
+  throw new Error("expected a failure")
+}
+
+describe("handshake", () => {
+  it("OPTIONS then STARTUP with CQL_VERSION, DRIVER_NAME and DRIVER_VERSION, then READY", async () => {
+    const s = await server({ compression: ["lz4"] })
+    const c = await open4(s, { driverName: "test-driver", driverVersion: "9.9" })
+    expect(c.isOpen).toBe(true)
+    expect(c.version).toBe(4)
+    expect(c.supported["COMPRESSION"]).toEqual(["lz4"])
+    const [options, startup] = s.last.received
+    expect(options?._tag).toBe("Options")
+    expect(startup).toEqual({ _tag: "Startup", options: { CQL_VERSION: "3.0.0", DRIVER_NAME: "test-driver", DRIVER_VERSION: "9.9" } })
+  })
+
+  it("asks for compression only when the server offers it", async () => {
+    const none = await server({ compression: [] })
+    await open4(none, { compression: "lz4" })
+    expect(none.last.received[1]).toMatchObject({ _tag: "Startup", options: { CQL_VERSION: "3.0.0" } })
+    expect((none.last.received[1] as Request.Startup).options["COMPRESSION"]).toBeUndefined()
+    const lz4 = await server({ compression: ["snappy", "lz4"] })
+    await open4(lz4, { compression: "lz4" })
+    expect((lz4.last.received[1] as Request.Startup).options["COMPRESSION"]).toBe("lz4")
+  })
+
+  it.each(["lz4", "snappy"] as const)("v4 %s: requests and responses are compressed both ways", async (name) => {
+    const s = await server({ compression: [name], onRequest: echo })
+    const c = await open4(s, { compression: name })
+    const long = `SELECT ${"x, ".repeat(500)}y FROM t`
+    const { done } = send(c, query(long))
+    const { res } = await done
+    expect(res).toEqual({ _tag: "SetKeyspace", keyspace: long })
+    expect(s.last.compressor?.name).toBe(name)
+  })
+
+  it("SASL PLAIN: the right password opens, a wrong one is an Auth failure, none at all too", async () => {
+    const s = await server({ credentials: { username: "cassandra", password: "secret" } })
+    const c = await open4(s, { credentials: { username: "cassandra", password: "secret" } })
+    expect(c.isOpen).toBe(true)
+    const token = (s.last.received[2] as Request.AuthResponse).token
+    expect(token).toEqual(Buffer.from("\0cassandra\0secret"))
+    const wrong = await failed(open4(s, { credentials: { username: "cassandra", password: "nope" } }))
+    expect(wrong).toEqual({ _tag: "Auth", message: "Provided username and/or password are incorrect" })
+    const missing = await failed(open4(s))
+    expect(missing._tag).toBe("Auth")
+    expect((missing as { message: string }).message).toContain("PasswordAuthenticator")
+  })
+
+  it("USE \"keyspace\" after READY; a missing keyspace is a Server failure", async () => {
+    const s = await server()
+    await open4(s, { keyspace: 'my"ks' })
+    expect(queryText(s.last.received.at(-1)!)).toBe('USE "my""ks"')
+    const f = await failed(open4(s, { keyspace: "missing" }))
+    expect(f).toMatchObject({ _tag: "Server", error: { kind: "Invalid" } })
+  })
+
+  it("falls back from v5 to v4 on a new socket when the server refuses v5", async () => {
+    const s = await server({ versions: [4] })
+    const c = await connect({ host: "127.0.0.1", port: s.port })
+    conns.push(c)
+    expect(c.version).toBe(4)
+    expect(s.connections.length).toBe(2)
+    expect(s.connections[0]!.received.length).toBe(0) // its OPTIONS was refused before decoding
+    expect(s.connections[1]!.received[0]?._tag).toBe("Options")
+  })
+
+  it("a pinned version does not fall back", async () => {
+    const s = await server({ versions: [4] })
+    const f = await failed(connect({ host: "127.0.0.1", port: s.port, protocolVersion: 5 }))
+    expect(f._tag).toBe("Protocol")
+    expect(s.connections.length).toBe(1)
+  })
+
+  it("snappy is refused in v5", async () => {
+    const s = await server({ compression: ["snappy"] })
+    const f = await failed(connect({ host: "127.0.0.1", port: s.port, protocolVersion: 5, compression: "snappy" }))
+    expect(f).toEqual({ _tag: "Protocol", message: "snappy compression does not exist in protocol v5; use lz4" })
+  })
+
+  it("connect timeout covers a server that never answers", async () => {
+    const s = await server({ silent: true })
+    const started = Date.now()
+    const f = await failed(open4(s, { connectTimeoutMs: 150 }))
+    expect(f).toEqual({ _tag: "Timeout", timeoutMs: 150 })
+    expect(Date.now() - started).toBeGreaterThanOrEqual(140)
+  })
+
+  it("a refused TCP connection is a Closed failure carrying the socket error", async () => {
+    const s = await server()
+    const port = s.port
+    await s.close()
+    servers.length = 0
+    const f = await failed(connect({ host: "127.0.0.1", port, protocolVersion: 4 }))
+    expect(f._tag).toBe("Closed")
+    expect((f as { cause: Error }).cause).toBeInstanceOf(Error)
+    expect((f as { message: string }).message).toContain("ECONNREFUSED")
+  })
+})
+
+describe("requests", () => {
+  it("responses split into single bytes are reassembled", async () => {
+    const s = await server({ onRequest: echo, split: (b) => Array.from(b, (x) => Buffer.from([x])) })
+    const c = await open4(s)
+    const outcomes = await Promise.all(["a", "bb", "ccc"].map((q) => send(c, query(q)).done))
+    expect(outcomes.map((o) => o.res)).toEqual(["a", "bb", "ccc"].map((keyspace) => ({ _tag: "SetKeyspace", keyspace })))
+  })
+
+  it("many responses in one TCP chunk are all dispatched", async () => {
+    const held: Array<[number, string]> = []
+    const s = await server({
+      onRequest: (req, stream, conn) => {
+        held.push([stream, queryText(req)])
+        if (held.length === 50) conn.batch(() => held.forEach(([st, q]) => conn.reply(st, { _tag: "SetKeyspace", keyspace: q })))
+      }
+    })
+    const c = await open4(s)
+    const outcomes = await Promise.all(Array.from({ length: 50 }, (_, i) => send(c, query(`q${i}`)).done))
+    expect(outcomes.map((o) => (o.res as Response.SetKeyspace).keyspace)).toEqual(Array.from({ length: 50 }, (_, i) => `q${i}`))
+  })
+
+  it("requests issued in one turn of the event loop go out in one socket write", async () => {
+    const s = await server({ onRequest: echo })
+    const c = await open4(s)
+    const write = vi.spyOn(socketOf(c), "write")
+    const all = Array.from({ length: 500 }, (_, i) => send(c, query(`q${i}`)).done)
+    expect(write).toHaveBeenCalledTimes(0)
+    await Promise.all(all)
+    expect(write).toHaveBeenCalledTimes(1)
+  })
+
+  it("a batch past the 64 KiB threshold is flushed at once", async () => {
+    const s = await server({ onRequest: echo })
+    const c = await open4(s)
+    const write = vi.spyOn(socketOf(c), "write")
+    const big = "x".repeat(40_000)
+    const all = [send(c, query(big)).done, send(c, query(big)).done]
+    expect(write).toHaveBeenCalledTimes(1)
+    await Promise.all(all)
+  })
+
+  it("1,500 concurrent requests answered in a shuffled order each get their own response", async () => {
+    const n = 1500
+    const held: Array<[number, string]> = []
+    const s = await server({
+      onRequest: (req, stream, conn) => {
+        held.push([stream, queryText(req)])
+        if (held.length < n) return
+        // Deterministic shuffle, answered in a few batches.
+        let seed = 42
+        for (let i = held.length - 1; i > 0; i--) {
+          seed = (seed * 1103515245 + 12345) & 0x7fffffff
+          const j = seed % (i + 1)
+          ;[held[i], held[j]] = [held[j]!, held[i]!]
+        }
+        for (let k = 0; k < n; k += 200) {
+          conn.batch(() => held.slice(k, k + 200).forEach(([st, q]) => conn.reply(st, { _tag: "SetKeyspace", keyspace: q })))
+        }
+      }
+    })
+    const c = await open4(s)
+    const sent = Array.from({ length: n }, (_, i) => send(c, query(`q${i}`)))
+    expect(new Set(sent.map((x) => x.id)).size).toBe(n)
+    expect(c.inFlight).toBe(n)
+    const outcomes = await Promise.all(sent.map((x) => x.done))
+    outcomes.forEach((o, i) => expect(o.res).toEqual({ _tag: "SetKeyspace", keyspace: `q${i}` }))
+    expect(c.inFlight).toBe(0)
+  })
+
+  it("warnings, tracing id and custom payload come back with the response; tracing and payload go out", async () => {
+    const tracingId = Buffer.alloc(16, 7)
+    const s = await server({
+      onRequest: (_req, stream, conn) =>
+        conn.reply(stream, { _tag: "Void", tracingId, warnings: ["big batch"], customPayload: { k: Buffer.from("v") } })
+    })
+    const c = await open4(s)
+    const { done } = send(c, query("INSERT"), { tracing: true, customPayload: { mine: Buffer.from("p") } })
+    const { res } = await done
+    expect(res).toEqual({ _tag: "Void", tracingId, warnings: ["big batch"], customPayload: { k: Buffer.from("v") } })
+    expect(s.last.received.at(-1)).toMatchObject({ _tag: "Query", customPayload: { mine: Buffer.from("p") } })
+  })
+
+  it("a request that cannot be encoded fails at once and frees its id", async () => {
+    const s = await server()
+    const c = await open4(s, { maxInFlight: 1 })
+    let outcome: ConnectionFailure | undefined
+    const id = c.send({ _tag: "Query", query: "q", params: { consistency: "NOPE" as never } }, {}, (f) => {
+      outcome = f
+    })
+    expect(id).toBe(-1)
+    expect(outcome?._tag).toBe("Encode")
+    const ok = send(c, query("fine"))
+    expect(ok.id).toBe(0)
+    expect((await ok.done).res?._tag).toBe("Void")
+  })
+
+  it("busy: past maxInFlight a send fails at once, and never queues", async () => {
+    const s = await server({ onRequest: () => undefined })
+    const c = await open4(s, { maxInFlight: 4 })
+    for (let i = 0; i < 4; i++) expect(send(c, query(`q${i}`)).id).toBeGreaterThanOrEqual(0)
+    let failure: ConnectionFailure | undefined
+    expect(c.send(query("q5"), {}, (f) => (failure = f))).toBe(-1)
+    expect(failure).toEqual({ _tag: "Busy", inFlight: 4 })
+  })
+
+  it("server events (stream -1) reach onEvent listeners", async () => {
+    const s = await server()
+    const c = await open4(s)
+    const events = new Promise((resolve) => c.onEvent(resolve))
+    s.last.reply(-1, { _tag: "Event", event: { type: "STATUS_CHANGE", change: "DOWN", address: "10.0.0.1", port: 9042 } })
+    expect(await events).toEqual({ type: "STATUS_CHANGE", change: "DOWN", address: "10.0.0.1", port: 9042 })
+  })
+
+  it("an undecodable response body fails that request only", async () => {
+    const s = await server({
+      onRequest: (req, stream, conn) => {
+        if (queryText(req) === "bad") {
+          // A RESULT of an unknown kind (0x99), framed correctly.
+          const env = Buffer.from([0x84, 0, 0, 0, 0x08, 0, 0, 0, 4, 0, 0, 0, 0x99])
+          env.writeInt16BE(stream, 2)
+          conn.write(env)
+        } else conn.reply(stream, { _tag: "Void" })
+      }
+    })
+    const c = await open4(s)
+    const bad = await send(c, query("bad")).done
+    expect(bad.failure?._tag).toBe("Decode")
+    expect((await send(c, query("good")).done).res?._tag).toBe("Void")
+    expect(c.isOpen).toBe(true)
+  })
+})
+
+describe("timeouts and orphans", () => {
+  it("a timed-out request fails with Timeout, its id stays orphaned until the late response, then is reused", async () => {
+    const held: Array<number> = []
+    const s = await server({ onRequest: (_req, stream) => held.push(stream) })
+    const c = await open4(s, { requestTimeoutMs: 80 })
+    const started = Date.now()
+    const slow = send(c, query("slow"))
+    const { failure } = await slow.done
+    expect(failure).toEqual({ _tag: "Timeout", timeoutMs: 80 })
+    expect(Date.now() - started).toBeGreaterThanOrEqual(75)
+    expect(c.inFlight).toBe(0)
+    expect(c.orphaned).toBe(1)
+    // While orphaned, the id is not handed out again.
+    const other = send(c, query("other"))
+    expect(other.id).not.toBe(slow.id)
+    s.last.reply(held[0]!, { _tag: "Void" })
+    await sleep(30)
+    expect(c.orphaned).toBe(0)
+    s.last.reply(held[1]!, { _tag: "Void" })
+    expect((await other.done).res?._tag).toBe("Void")
+    // Both ids are free again; the stack hands out the lowest-used first.
+    const again = send(c, query("again"))
+    expect([slow.id, other.id]).toContain(again.id)
+  })
+
+  it("per-request timeouts use one connection timer, not one per request", async () => {
+    const s = await server({ onRequest: () => undefined })
+    const c = await open4(s, { requestTimeoutMs: 60_000 })
+    const setTimeoutSpy = vi.spyOn(globalThis, "setTimeout")
+    for (let i = 0; i < 1000; i++) send(c, query(`q${i}`))
+    // The first request arms the timer; later (longer) deadlines do not re-arm it.
+    expect(setTimeoutSpy.mock.calls.length).toBeLessThanOrEqual(1)
+    setTimeoutSpy.mockRestore()
+    // A shorter deadline re-arms it once.
+    const short = send(c, query("short"), { timeoutMs: 30 })
+    expect((await short.done).failure).toEqual({ _tag: "Timeout", timeoutMs: 30 })
+    expect(c.inFlight).toBe(1000)
+  })
+
+  it("timeouts of different lengths fire in deadline order", async () => {
+    const s = await server({ onRequest: () => undefined })
+    const c = await open4(s)
+    const order: Array<number> = []
+    const all = [90, 30, 60].map((ms) => send(c, query(`q${ms}`), { timeoutMs: ms }).done.then(() => order.push(ms)))
+    await Promise.all(all)
+    expect(order).toEqual([30, 60, 90])
+  })
+
+  it("cancel drops the callback and orphans the id until its response", async () => {
+    const held: Array<number> = []
+    const s = await server({ onRequest: (_req, stream) => held.push(stream) })
+    const c = await open4(s)
+    let called = false
+    const id = c.send(query("x"), {}, () => (called = true))
+    c.cancel(id)
+    expect(c.orphaned).toBe(1)
+    expect(c.inFlight).toBe(0)
+    await sleep(20)
+    s.last.reply(held[0]!, { _tag: "Void" })
+    await sleep(20)
+    expect(called).toBe(false)
+    expect(c.orphaned).toBe(0)
+  })
+
+  it("closes the connection past maxOrphans", async () => {
+    const s = await server({ onRequest: () => undefined })
+    const c = await open4(s, { maxOrphans: 3, requestTimeoutMs: 20 })
+    const closed = new Promise<ConnectionFailure>((resolve) => c.onClose(resolve))
+    for (let i = 0; i < 4; i++) send(c, query(`q${i}`))
+    const cause = await closed
+    expect(cause._tag).toBe("Closed")
+    expect((cause as { message: string }).message).toContain("more than 3 requests got no response")
+    expect(c.isOpen).toBe(false)
+  })
+})
+
+describe("connection death", () => {
+  it("every request in flight fails at once when the server drops the socket; later sends fail at once", async () => {
+    const s = await server({ onRequest: () => undefined })
+    const c = await open4(s)
+    const pending = Array.from({ length: 100 }, (_, i) => send(c, query(`q${i}`)).done)
+    await sleep(20)
+    const seen: Array<ConnectionFailure> = []
+    let atClose = -1
+    pending.forEach((p) => p.then((o) => seen.push(o.failure!)))
+    c.onClose(() => (atClose = seen.length))
+    s.last.socket.destroy()
+    const outcomes = await Promise.all(pending)
+    expect(outcomes.every((o) => o.failure?._tag === "Closed" && o.failure === outcomes[0]!.failure)).toBe(true)
+    expect(atClose).toBe(0) // listeners run after the callbacks, in the same tick; promises resolve after both
+    expect(c.isOpen).toBe(false)
+    let late: ConnectionFailure | undefined
+    expect(c.send(query("late"), {}, (f) => (late = f))).toBe(-1)
+    expect(late?._tag).toBe("Closed")
+  })
+
+  it("bytes that cannot be an envelope close the connection and fail what is in flight with the DecodeError", async () => {
+    const s = await server({ onRequest: (_req, _stream, conn) => conn.write(Buffer.from([0x84, 0, 0, 1, 8, 0xff, 0xff, 0xff, 0xff])) })
+    const c = await open4(s)
+    const { failure } = await send(c, query("q")).done
+    expect(failure?._tag).toBe("Closed")
+    expect((failure as { cause: { _tag: string } }).cause._tag).toBe("DecodeError")
+  })
+
+  it("close(grace) waits for what is in flight, then closes", async () => {
+    const s = await server({ onRequest: (_req, stream, conn) => setTimeout(() => conn.reply(stream, { _tag: "Void" }), 40) })
+    const c = await open4(s)
+    const inFlight = send(c, query("q")).done
+    const closing = c.close(1000)
+    let refused: ConnectionFailure | undefined
+    c.send(query("after"), {}, (f) => (refused = f))
+    expect(refused?._tag).toBe("Closed")
+    expect((await inFlight).res?._tag).toBe("Void")
+    await closing
+    expect(c.isOpen).toBe(false)
+  })
+
+  it("close(grace) fails what is still in flight once the grace is over", async () => {
+    const s = await server({ onRequest: () => undefined })
+    const c = await open4(s)
+    const inFlight = send(c, query("q")).done
+    const started = Date.now()
+    await c.close(50)
+    expect(Date.now() - started).toBeGreaterThanOrEqual(45)
+    expect((await inFlight).failure).toMatchObject({ _tag: "Closed", message: expect.stringContaining("closed by the client") })
+  })
+})
+
+describe("heartbeat", () => {
+  it("sends OPTIONS after the connection was idle for heartbeatIntervalMs", async () => {
+    const s = await server()
+    await open4(s, { heartbeatIntervalMs: 50 })
+    const before = s.last.received.length
+    await sleep(180)
+    const heartbeats = s.last.received.slice(before)
+    expect(heartbeats.length).toBeGreaterThanOrEqual(2)
+    expect(heartbeats.every((r) => r._tag === "Options")).toBe(true)
+  })
+
+  it("no heartbeat while responses keep arriving", async () => {
+    const s = await server()
+    const c = await open4(s, { heartbeatIntervalMs: 100 })
+    const before = s.last.received.length
+    for (let i = 0; i < 12; i++) {
+      await send(c, query(`q${i}`)).done
+      await sleep(20)
+    }
+    expect(s.last.received.slice(before).filter((r) => r._tag === "Options")).toEqual([])
+  })
+
+  it("a heartbeat that times out closes the connection", async () => {
+    const s = await server()
+    const c = await open4(s, { heartbeatIntervalMs: 40, requestTimeoutMs: 40 })
+    // From now on the server swallows everything.
+    ;(s.options as { silent?: boolean }).silent = true
+    const cause = await new Promise<ConnectionFailure>((resolve) => c.onClose(resolve))
+    expect(cause).toMatchObject({ _tag: "Closed", cause: { _tag: "Timeout" } })
+    expect((cause as { message: string }).message).toContain("heartbeat")
+  })
+})
+
+describe("Effect wrappers", () => {
+  it("open + request; interrupting a request orphans its id; closing the scope closes the connection", async () => {
+    const held: Array<number> = []
+    const s = await server({ onRequest: (req, stream, conn) => (queryText(req) === "hang" ? held.push(stream) : echo(req, stream, conn)) })
+    const program = Effect.gen(function* () {
+      const c = yield* open({ host: "127.0.0.1", port: s.port, protocolVersion: 4 })
+      const res = yield* request(c, query("hello"))
+      const fiber = yield* Effect.fork(request(c, query("hang")))
+      yield* Effect.sleep(30)
+      yield* Fiber.interrupt(fiber)
+      return { c, res, orphaned: c.orphaned }
+    })
+    const { c, res, orphaned } = await Effect.runPromise(Effect.scoped(program))
+    expect(res).toEqual({ _tag: "SetKeyspace", keyspace: "hello" })
+    expect(orphaned).toBe(1)
+    expect(c.isOpen).toBe(false)
+  })
+
+  it("a failed open is a typed failure", async () => {
+    const s = await server({ credentials: { username: "u", password: "p" } })
+    const exit = await Effect.runPromiseExit(Effect.scoped(open({ host: "127.0.0.1", port: s.port, protocolVersion: 4 })))
+    expect(Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error._tag : undefined).toBe("Auth")
+  })
+})
