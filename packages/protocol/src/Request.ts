@@ -353,13 +353,9 @@ const writeValues = (
     const path = names === undefined ? positionPath(i) : names[i]!
     if (names !== undefined) w.string(path)
     const v = values[i]
-    writeValue(w, types === undefined ? typeOfUntyped(v) : types[i]!, v, path)
+    writeValue(w, types === undefined ? inferType(v) : types[i]!, v, path)
   }
 }
-
-/** Null, undefined and `unset` carry no type: any type writes them the same way, so blob stands in. */
-const BLOB: DataType = { kind: "blob" }
-const typeOfUntyped = (v: unknown): DataType => (v === null || v === undefined || v === unset ? BLOB : inferType(v))
 
 /** Error paths of positional values, `$1` for the first; cached so that the hot path does not build strings. */
 const positionPaths: Array<string> = []
@@ -393,7 +389,7 @@ const writeBatch = (w: ByteWriter, b: Batch, version: ProtocolVersion): void => 
     writeCount(w, values.length, "values", `statements[${i}].values`)
     for (let j = 0; j < values.length; j++) {
       const v = values[j]
-      writeValue(w, types === undefined ? typeOfUntyped(v) : types[j]!, v, `statements[${i}].${positionPath(j)}`)
+      writeValue(w, types === undefined ? inferType(v) : types[j]!, v, `statements[${i}].${positionPath(j)}`)
     }
   }
   Consistency.write(w, b.consistency, "consistency")
