@@ -1,1 +1,1 @@
-export {}
+export * as TestSession from "./TestSession.js"

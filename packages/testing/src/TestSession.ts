@@ -1,0 +1,284 @@
+/**
+ * A test Session: provides the driver's `Session` tag without a cluster. It records every statement that reaches
+ * it, answers by rules (rows, a typed error from `CqlError`, after an optional delay on the Effect clock, so
+ * `TestClock` drives it), encodes typed statements' parameters and decodes their rows through their Schemas the
+ * way the live Session does, and pages `stream` over a rule's rows.
+ *
+ *   const layer = TestSession.layer({ rules: [{ query: "SELECT name FROM users WHERE id = ?", params: [1], rows: [{ name: "Ada" }] }] })
+ *   it.layer(layer)((it) => it.effect("reads", () => Effect.gen(function* () {
+ *     const session = yield* Session.Session
+ *     const rs = yield* session.execute("SELECT name FROM users WHERE id = ?", [1])
+ *     const calls = yield* (yield* TestSession.TestSession).recorded
+ *   })))
+ */
+import { Codec } from "@effect-cql/protocol"
+import type { Rows } from "@effect-cql/protocol"
+import { CqlError, Session, Statement } from "@effect-cql/driver"
+import type { Registry, ResultSet } from "@effect-cql/driver"
+import * as Chunk from "effect/Chunk"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import { createHash } from "node:crypto"
+import { inspect, isDeepStrictEqual } from "node:util"
+import { describeMatcher, matchesQuery, RuleBook } from "./internal/match.js"
+import type { QueryMatcher } from "./internal/match.js"
+
+export type { QueryMatcher } from "./internal/match.js"
+
+/** Parameters as they reach the session: positional or by name, after a typed statement's Schema encoded them. */
+export type Params = Statement.Params | undefined
+
+/**
+ * How to answer the statements that match. The newest matching rule answers; `times` uses a rule up after that
+ * many answers (so a `times: 1` failure added after a success rule fails once, then the success rule answers).
+ */
+export interface Rule {
+  readonly query: QueryMatcher
+  /** Compared (deep equality) with the parameters after Schema encoding, or a predicate over them. Absent: any. */
+  readonly params?: Statement.Params | ((params: Params) => boolean)
+  /** The rows to answer with (paged by the statement's page size). Default: none. */
+  readonly rows?: ReadonlyArray<Rows.Row>
+  /** Column metadata of the result; inferred from the first row's values (`Codec.inferType`) when absent. */
+  readonly columns?: ReadonlyArray<Rows.ColumnSpec>
+  /** Fail with this error instead of answering with rows. */
+  readonly error?: Session.RequestError
+  /** Wait this long (on the Effect clock) before answering; longer than the request timeout gives `RequestTimeout`. */
+  readonly delay?: Duration.DurationInput
+  readonly warnings?: ReadonlyArray<string>
+  /** The bind markers `prepare` reports. Default: none. */
+  readonly bind?: ReadonlyArray<Rows.ColumnSpec>
+  readonly times?: number
+}
+
+/** What reached the session, in order. A `stream` records one `Execute` per page it fetched. */
+export type Call =
+  | {
+      readonly _tag: "Execute"
+      readonly query: string
+      readonly params: Params
+      readonly options: Statement.QueryOptions | undefined
+    }
+  | { readonly _tag: "Prepare"; readonly query: string; readonly keyspace: string | undefined }
+  | {
+      readonly _tag: "Batch"
+      readonly statements: ReadonlyArray<{ readonly query: string; readonly params: Params }>
+      readonly options: Statement.BatchOptions | undefined
+    }
+
+export interface Options {
+  readonly rules?: ReadonlyArray<Rule>
+  /** Reported as `session.protocolVersion`. Default 5. */
+  readonly protocolVersion?: 4 | 5
+  /** The coordinator named in results and errors. Default "test-session". */
+  readonly host?: string
+  /** Rows per page when a statement does not say. Default 5000, as the live Session. */
+  readonly defaultPageSize?: number
+  /** Default 12 s, as the live Session. */
+  readonly requestTimeout?: Duration.DurationInput
+}
+
+/** The controls of a test session, next to the `Session` it provides. */
+export interface TestSession {
+  /** Adds rules; they take precedence over the rules added before them. */
+  readonly addRules: (...rules: ReadonlyArray<Rule>) => Effect.Effect<void>
+  /** A copy of the calls so far. */
+  readonly recorded: Effect.Effect<ReadonlyArray<Call>>
+  /** The calls so far, as a live array (it grows as calls arrive; `reset` empties it). */
+  readonly calls: ReadonlyArray<Call>
+  /** Forgets every rule and call. */
+  readonly reset: Effect.Effect<void>
+}
+
+export const TestSession = Context.GenericTag<TestSession>("@effect-cql/testing/TestSession")
+
+const paramsMatch = (rule: Rule, params: Params): boolean => {
+  const m = rule.params
+  if (m === undefined) return true
+  return typeof m === "function" ? m(params) : isDeepStrictEqual(m, params)
+}
+
+const show = (v: unknown): string => inspect(v, { depth: 4, breakLength: Infinity })
+
+/** Column metadata from the first row's values, as a server would describe the rows it returns. */
+const inferColumns = (rows: ReadonlyArray<Rows.Row>): ReadonlyArray<Rows.ColumnSpec> => {
+  const first = rows[0]
+  if (first === undefined) return []
+  return Object.keys(first).map((name) => ({ keyspace: "", table: "", name, type: Codec.inferType(first[name]) }))
+}
+
+/** A paging state is the offset of the next row: opaque to callers, as Cassandra's is. */
+const PAGING_MAGIC = 0x7e57
+const encodePagingState = (offset: number): Buffer => {
+  const b = Buffer.allocUnsafe(6)
+  b.writeUInt16BE(PAGING_MAGIC, 0)
+  b.writeUInt32BE(offset, 2)
+  return b
+}
+const decodePagingState = (b: Uint8Array): number | undefined => {
+  const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength)
+  return buf.length === 6 && buf.readUInt16BE(0) === PAGING_MAGIC ? buf.readUInt32BE(2) : undefined
+}
+
+const md5 = (s: string): Buffer => createHash("md5").update(s).digest()
+
+/** Builds a test Session and its controls. */
+export const make = (options: Options = {}): Effect.Effect<{ readonly session: Session.Session; readonly controls: TestSession }> =>
+  Effect.sync(() => {
+    const host = options.host ?? "test-session"
+    const protocolVersion = options.protocolVersion ?? 5
+    const defaultPageSize = options.defaultPageSize ?? 5000
+    const requestTimeoutMs = Duration.toMillis(options.requestTimeout ?? Duration.seconds(12))
+    const book = new RuleBook<Rule>()
+    for (const r of options.rules ?? []) book.add(r)
+    const calls: Array<Call> = []
+
+    const unmatched = (what: string): CqlError.Invalid => {
+      const rules = book.rules.map((r) => describeMatcher(r.query))
+      return new CqlError.Invalid({
+        host,
+        message: `TestSession: no rule matches ${what}; ${rules.length} rule(s): ${rules.length === 0 ? "none" : rules.join(", ")}`
+      })
+    }
+
+    const encodeParams = <A>(statement: Statement.Statement<A>): Effect.Effect<Params, CqlError.SchemaMismatch> =>
+      Statement.isTyped(statement)
+        ? Schema.encode(statement.paramsSchema)(statement.rawParams).pipe(
+            Effect.mapError(
+              (cause) => new CqlError.SchemaMismatch({ message: `parameters of "${statement.query}" do not match their Schema`, cause })
+            )
+          )
+        : Effect.succeed(statement.params)
+
+    const decodeRows = <A>(statement: Statement.Statement<A>, rs: ResultSet.ResultSet): Effect.Effect<ResultSet.ResultSet<A>, CqlError.SchemaMismatch> => {
+      const schema = statement.rowSchema
+      if (schema === undefined) return Effect.succeed(rs as unknown as ResultSet.ResultSet<A>)
+      return Schema.decodeUnknown(Schema.Array(schema))(rs.rows).pipe(
+        Effect.map((rows): ResultSet.ResultSet<A> => ({ ...rs, rows })),
+        Effect.mapError((cause) => new CqlError.SchemaMismatch({ message: `rows of "${statement.query}" do not match the row Schema`, cause }))
+      )
+    }
+
+    const resultSet = (rule: Rule, rows: ReadonlyArray<Rows.Row>, pagingState: Buffer | undefined): ResultSet.ResultSet => {
+      const applied = rows[0]?.["[applied]"]
+      return {
+        rows,
+        columns: rule.columns ?? inferColumns(rule.rows ?? []),
+        pagingState,
+        applied: typeof applied === "boolean" ? applied : undefined,
+        warnings: rule.warnings ?? [],
+        tracingId: undefined,
+        customPayload: undefined,
+        coordinator: host
+      }
+    }
+
+    /** The rule's delay (bounded by the request timeout), then its error or `answer`. */
+    const respond = <A>(
+      rule: Rule,
+      timeout: Duration.DurationInput | undefined,
+      answer: () => Effect.Effect<A, Session.RequestError>
+    ): Effect.Effect<A, Session.RequestError> => {
+      const then = rule.error === undefined ? Effect.suspend(answer) : Effect.fail(rule.error)
+      if (rule.delay === undefined) return then
+      const delayMs = Duration.toMillis(rule.delay)
+      const timeoutMs = timeout === undefined ? requestTimeoutMs : Duration.toMillis(timeout)
+      return delayMs > timeoutMs
+        ? Effect.sleep(Duration.millis(timeoutMs)).pipe(Effect.zipRight(Effect.fail(new CqlError.RequestTimeout({ host, timeoutMs }))))
+        : Effect.sleep(Duration.millis(delayMs)).pipe(Effect.zipRight(then))
+    }
+
+    const runStatement = <A>(
+      statement: Statement.Statement<A>,
+      extra?: Statement.QueryOptions
+    ): Effect.Effect<ResultSet.ResultSet<A>, Session.RequestError> =>
+      Effect.flatMap(encodeParams(statement), (params) => {
+        const options = extra === undefined ? statement.options : { ...statement.options, ...extra }
+        calls.push({ _tag: "Execute", query: statement.query, params, options })
+        const rule = book.find((r) => matchesQuery(r.query, statement.query) && paramsMatch(r, params))
+        if (rule === undefined) return Effect.fail(unmatched(`${JSON.stringify(statement.query)} with params ${show(params)}`))
+        return respond(rule, options?.timeout, () => {
+          const all = rule.rows ?? []
+          const pageSize = options?.pageSize ?? defaultPageSize
+          const from = options?.pagingState === undefined ? 0 : decodePagingState(options.pagingState)
+          if (from === undefined) return Effect.fail(new CqlError.ProtocolViolation({ host, message: "Invalid value for the paging state" }))
+          const to = Math.min(all.length, from + pageSize)
+          return Effect.succeed(resultSet(rule, all.slice(from, to), to < all.length ? encodePagingState(to) : undefined))
+        }).pipe(Effect.flatMap((rs) => decodeRows(statement, rs)))
+      })
+
+    const toStatement = <A>(q: string | Statement.Statement<A>, params?: Statement.Params, options?: Statement.QueryOptions) =>
+      (typeof q === "string" ? { query: q, params, options } : q) as Statement.Statement<A>
+
+    const execute = (<A>(q: string | Statement.Statement<A>, params?: Statement.Params, options?: Statement.QueryOptions) =>
+      runStatement(toStatement(q, params, options))) as Session.Session["execute"]
+
+    const stream = (<A>(q: string | Statement.Statement<A>, params?: Statement.Params, options?: Statement.QueryOptions) => {
+      const statement = toStatement(q, params, options)
+      return Stream.paginateChunkEffect(statement.options?.pagingState, (pagingState) =>
+        runStatement(statement, pagingState === undefined ? undefined : { pagingState }).pipe(
+          Effect.map((rs) => [Chunk.unsafeFromArray(rs.rows as Array<A>), Option.fromNullable<Uint8Array | undefined>(rs.pagingState)] as const)
+        )
+      )
+    }) as Session.Session["stream"]
+
+    const prepare = (query: string, prepareOptions?: { readonly keyspace?: string }) =>
+      Effect.suspend((): Effect.Effect<Registry.PreparedStatement, Session.RequestError> => {
+        calls.push({ _tag: "Prepare", query, keyspace: prepareOptions?.keyspace })
+        // Errors in rules are for executions: PREPARE only needs a rule that knows the query.
+        const rule = book.peek((r) => matchesQuery(r.query, query))
+        if (rule === undefined) return Effect.fail(unmatched(`PREPARE ${JSON.stringify(query)}`))
+        const bind = rule.bind ?? []
+        const resultColumns = rule.columns ?? inferColumns(rule.rows ?? [])
+        const id = md5(query)
+        return Effect.succeed({
+          query,
+          keyspace: prepareOptions?.keyspace,
+          id,
+          resultMetadataId: protocolVersion === 5 ? md5(show(resultColumns)) : undefined,
+          bindColumns: bind,
+          bindTypes: bind.map((c) => c.type),
+          pkIndexes: [],
+          resultColumns
+        })
+      })
+
+    const batch = (statements: ReadonlyArray<Statement.Statement<unknown> | string>, options?: Statement.BatchOptions) =>
+      Effect.forEach(statements, (s) => {
+        const st = typeof s === "string" ? { query: s } : s
+        return Effect.map(encodeParams(st), (params) => ({ query: st.query, params }))
+      }).pipe(
+        Effect.flatMap((children) => {
+          calls.push({ _tag: "Batch", statements: children, options })
+          // A batch is answered by the newest rule that matches any of its statements.
+          const rule = book.find((r) => children.some((c) => matchesQuery(r.query, c.query) && paramsMatch(r, c.params)))
+          if (rule === undefined) return Effect.fail(unmatched(`BATCH of ${children.map((c) => JSON.stringify(c.query)).join(", ")}`))
+          return respond(rule, options?.timeout, () => Effect.succeed(resultSet(rule, rule.rows ?? [], undefined)))
+        })
+      )
+
+    const session: Session.Session = { execute, prepare, batch, stream, protocolVersion, hosts: [host] }
+    const controls: TestSession = {
+      addRules: (...rules) =>
+        Effect.sync(() => {
+          for (const r of rules) book.add(r)
+        }),
+      recorded: Effect.sync(() => calls.slice()),
+      calls,
+      reset: Effect.sync(() => {
+        book.clear()
+        calls.length = 0
+      })
+    }
+    return { session, controls }
+  })
+
+/** Provides the driver's `Session` and this module's `TestSession` controls, one pair per layer build. */
+export const layer = (options: Options = {}): Layer.Layer<Session.Session | TestSession> =>
+  Layer.effectContext(
+    Effect.map(make(options), ({ controls, session }) => Context.make(Session.Session, session).pipe(Context.add(TestSession, controls)))
+  )
