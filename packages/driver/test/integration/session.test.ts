@@ -111,7 +111,8 @@ for (const variant of variants) {
           const chunks = yield* s
             .stream(`SELECT c FROM ${ks}.paged WHERE p = ?`, [p], { pageSize: 1000 })
             .pipe(Stream.chunks, Stream.map(Chunk.size), Stream.runCollect)
-          expect(Chunk.toReadonlyArray(chunks)).toEqual(Array.from({ length: 10 }, () => 1000))
+          // Each page is one chunk; the server may end with an empty page after a full one (has_more_pages was set).
+          expect(Chunk.toReadonlyArray(chunks).filter((n) => n > 0)).toEqual(Array.from({ length: 10 }, () => 1000))
           const page = yield* s.execute(`SELECT c FROM ${ks}.paged WHERE p = ?`, [p], { pageSize: 3 })
           expect(page.rows.map((r) => r["c"])).toEqual([0, 1, 2])
           expect(page.pagingState).toBeDefined()
