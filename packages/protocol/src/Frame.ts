@@ -225,7 +225,8 @@ export class EnvelopeDecoder {
     let body = q.take(h.length)
     const at = this.position
     this.position += h.length
-    if ((h.flags & Flag.Compression) !== 0 && h.version < 5) {
+    // v5 moved compression to segments, so the flag means nothing there; an empty body has nothing to inflate.
+    if ((h.flags & Flag.Compression) !== 0 && h.version < 5 && h.length > 0) {
       const c = this.compressor
       if (c === undefined) return decodeFail("compressed envelope but no compression was negotiated", at)
       const out = c.decompress(body, this.maxBodyLength)
