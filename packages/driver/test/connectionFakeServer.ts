@@ -3,7 +3,7 @@
  * itself (OPTIONS, STARTUP, SASL PLAIN, USE) with the protocol package's server-side codecs and hands every other
  * request to the test's `onRequest`, which answers when and how it likes (out of order, late, never).
  */
-import { Compression, Frame, Request, Response } from "@effect-cql/protocol"
+import { Compression, Frame, Request, Response, Segment } from "@effect-cql/protocol"
 import * as Either from "effect/Either"
 import * as net from "node:net"
 import { ByteWriter } from "../src/internal/byteWriter.js"
@@ -28,7 +28,10 @@ export class ServerConnection {
   compressor: Compression.Compressor | undefined
   /** Requests received on this connection (handshake included), in order. */
   readonly received: Array<Request.Request<Request.RawValue>> = []
-  private readonly decoder = new Frame.EnvelopeDecoder()
+  /** Every byte string handed to the socket, in order. */
+  readonly written: Array<Buffer> = []
+  private readonly inbound = new Segment.Inbound()
+  private readonly outbound = new Segment.Outbound()
   private readonly w = new ByteWriter(1024)
   private corked: Array<Buffer> | undefined
 
@@ -41,16 +44,19 @@ export class ServerConnection {
     socket.on("error", () => undefined)
   }
 
-  /** Sends `res` on `stream` (v4 body compression if negotiated). */
+  /** "envelopes" until v5 segments are on, then their format. */
+  get framing(): "envelopes" | Segment.Format {
+    return this.inbound.framing
+  }
+
+  /** Sends `res` on `stream`, framed as negotiated (v4 body compression, v5 segments). */
   reply(stream: number, res: Response.Response, version: 4 | 5 = this.version): void {
     if (this.socket.destroyed) return
     this.w.reset()
     const out = Response.encodeResponseEnvelope(this.w, res, { version, stream })
     if (Either.isLeft(out)) throw out.left
-    let bytes: Buffer = Buffer.from(out.right)
-    if (this.compressor !== undefined && res._tag !== "Ready" && res._tag !== "Supported") bytes = this.compress(bytes, this.compressor)
-    if (this.corked !== undefined) this.corked.push(bytes)
-    else this.write(bytes)
+    if (this.corked !== undefined) this.corked.push(Buffer.from(out.right))
+    else this.write(this.outbound.encode([out.right]))
   }
 
   /** Collects the replies made inside `f` and writes them with one `write` (several envelopes per TCP chunk). */
@@ -59,30 +65,28 @@ export class ServerConnection {
     try {
       f()
     } finally {
-      const all = Buffer.concat(this.corked)
+      const all = this.corked
       this.corked = undefined
-      this.write(all)
+      this.write(this.outbound.encode(all))
     }
+  }
+
+  /** Writes a hand-made envelope, framed as negotiated. */
+  writeEnvelope(envelope: Buffer): void {
+    this.write(this.outbound.encode([envelope]))
   }
 
   /** Writes raw bytes (e.g. garbage) to the client. */
   write(bytes: Buffer): void {
+    this.written.push(bytes)
     const split = this.server.options.split
     for (const piece of split === undefined ? [bytes] : split(bytes)) this.socket.write(piece)
   }
 
-  private compress(envelope: Buffer, c: Compression.Compressor): Buffer {
-    const body = c.compress(envelope.subarray(Frame.HEADER_LENGTH))
-    const head = Buffer.from(envelope.subarray(0, Frame.HEADER_LENGTH))
-    head[1] = head[1]! | Frame.Flag.Compression
-    head.writeInt32BE(body.length, 5)
-    return Buffer.concat([head, body])
-  }
-
   private onData(chunk: Buffer): void {
-    this.decoder.push(chunk)
+    this.inbound.push(chunk)
     for (;;) {
-      const next = this.decoder.next()
+      const next = this.inbound.next()
       if (next === undefined) return
       if (Either.isLeft(next)) {
         this.socket.destroy()
@@ -126,10 +130,15 @@ export class ServerConnection {
         const name = req.options["COMPRESSION"]
         if (o.credentials !== undefined) this.reply(stream, { _tag: "Authenticate", authenticator: "org.apache.cassandra.auth.PasswordAuthenticator" })
         else this.reply(stream, { _tag: "Ready" })
-        // v4: bodies are compressed from the response after READY on (requests: after STARTUP).
-        if (name !== undefined && this.version === 4) {
+        if (this.version === 5) {
+          // Spec v5 2.3: segments from the envelope after READY / AUTHENTICATE on, both ways.
+          const format = name === "lz4" ? "lz4" : "uncompressed"
+          this.inbound.useSegments(format)
+          this.outbound.useSegments(format)
+        } else if (name !== undefined) {
           this.compressor = Compression.byName(name)
-          this.decoder.setCompressor(this.compressor)
+          this.inbound.useCompression(this.compressor)
+          this.outbound.useCompression(this.compressor)
         }
         return
       }

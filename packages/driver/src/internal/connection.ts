@@ -3,7 +3,7 @@
  * heartbeats, events. Plain TypeScript with callbacks on the request path; the Effect wrappers (`open`,
  * `request`) sit at the bottom and cost one `Effect.async` per request.
  */
-import { Frame, Request, Response } from "@effect-cql/protocol"
+import { Frame, Request, Response, Segment } from "@effect-cql/protocol"
 import type { Compression, Event, ProtocolError, ServerError } from "@effect-cql/protocol"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -12,7 +12,6 @@ import * as net from "node:net"
 import * as tls from "node:tls"
 import { Deadlines } from "./deadlines.js"
 import { handshake } from "./handshake.js"
-import { Inbound } from "./inbound.js"
 import { StreamIds } from "./streamIds.js"
 import { WriteQueue } from "./writeQueue.js"
 
@@ -99,7 +98,9 @@ export class Connection {
   private readonly timeouts: Float64Array
   private readonly deadlines: Deadlines
   private readonly out: WriteQueue
-  private readonly inbound: Inbound
+  private readonly inbound = new Segment.Inbound()
+  /** v5 until READY / AUTHENTICATE: framing is about to start, in this format. */
+  private segmentsPending: Segment.Format | undefined
   private readonly requestTimeoutMs: number
   private readonly heartbeatIntervalMs: number
   private readonly maxOrphans: number
@@ -141,7 +142,7 @@ export class Connection {
     this.maxOrphans = options.maxOrphans ?? DEFAULTS.maxOrphans
     this.envelope = { version, stream: 0, tracing: false }
     this.out = new WriteQueue(socket)
-    this.inbound = new Inbound()
+    if (version === 5) this.segmentsPending = "uncompressed"
     this.closed = new Promise((resolve) => {
       this.resolveClosed = resolve
     })
@@ -253,14 +254,14 @@ export class Connection {
   // Used by the handshake
 
   /** v4: compress bodies from now on, both ways (after STARTUP was sent with COMPRESSION; v4 spec 5). */
-  setCompressor(c: Compression.Compressor): void {
-    this.out.setCompressor(c)
-    this.inbound.setCompressor(c)
+  useCompression(c: Compression.Compressor): void {
+    this.out.useCompression(c)
+    this.inbound.useCompression(c)
   }
 
-  /** v5: the segment compression to switch to when READY or AUTHENTICATE arrives. */
-  setSegmentCompression(lz4: boolean): void {
-    this.inbound.segmentCompression = lz4
+  /** v5: the segment format to switch to when READY or AUTHENTICATE arrives (set before STARTUP goes out). */
+  useSegmentFormat(format: Segment.Format): void {
+    if (this.segmentsPending !== undefined) this.segmentsPending = format
   }
 
   /** The handshake succeeded. */
@@ -318,8 +319,10 @@ export class Connection {
 
   private dispatch(env: Frame.Envelope): void {
     // Spec v5 2.3: framing starts right after READY or AUTHENTICATE, in both directions.
-    if (this.version === 5 && !this.inbound.framed && (env.opcode === Frame.Opcode.Ready || env.opcode === Frame.Opcode.Authenticate)) {
-      this.out.setFramer(this.inbound.switchToSegments())
+    if (this.segmentsPending !== undefined && (env.opcode === Frame.Opcode.Ready || env.opcode === Frame.Opcode.Authenticate)) {
+      this.inbound.useSegments(this.segmentsPending)
+      this.out.useSegments(this.segmentsPending)
+      this.segmentsPending = undefined
     }
     const id = env.stream
     if (id < 0) {

@@ -59,10 +59,10 @@ export const handshake = async (conn: Connection, o: ConnectionOptions, timeoutM
     DRIVER_VERSION: o.driverVersion ?? DRIVER_VERSION
   }
   if (compressor !== undefined) options["COMPRESSION"] = compressor.name
-  conn.setSegmentCompression(compressor !== undefined)
+  conn.useSegmentFormat(compressor === undefined ? "uncompressed" : "lz4")
   const started = call({ _tag: "Startup", options })
   // v4: every envelope after STARTUP may be compressed, in both directions (v4 spec 5).
-  if (compressor !== undefined && conn.version === 4) conn.setCompressor(compressor)
+  if (compressor !== undefined && conn.version === 4) conn.useCompression(compressor)
   let res = await started
 
   if (res._tag === "Authenticate") {

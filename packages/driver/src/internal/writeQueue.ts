@@ -4,14 +4,14 @@
  * it) or at once when it passes `threshold` bytes. When the socket asks us to wait (`write` returned false),
  * envelopes keep accumulating until 'drain'. The number of envelopes is bounded by the stream ids, so this buffer
  * is bounded too.
+ *
+ * Plain envelopes leave without a copy. With v4 body compression or v5 segments the protocol's `Segment.Outbound`
+ * builds the bytes to write from views of the buffer.
  */
-import { Frame } from "@effect-cql/protocol"
+import { Segment } from "@effect-cql/protocol"
 import type { Compression } from "@effect-cql/protocol"
 import type { Socket } from "node:net"
 import { ByteWriter } from "./byteWriter.js"
-
-/** Wraps a batch of whole envelopes for the wire (v5 segments) and returns the bytes to write; may copy. */
-export type Framer = (envelopes: Buffer) => Buffer
 
 const INITIAL_SIZE = 16 * 1024
 export const FLUSH_THRESHOLD = 64 * 1024
@@ -19,8 +19,12 @@ export const FLUSH_THRESHOLD = 64 * 1024
 export class WriteQueue {
   /** Encode the next envelope at `writer.offset`, then call `commit(start)`. */
   readonly writer = new ByteWriter(INITIAL_SIZE)
-  private compressor: Compression.Compressor | undefined
-  private framer: Framer | undefined
+  private readonly outbound = new Segment.Outbound()
+  /** True once the outbound needs the envelopes (compression or segments), not just their bytes. */
+  private split = false
+  private segments = false
+  /** Where each pending envelope starts, when `split`. */
+  private readonly starts: Array<number> = []
   private scheduled = false
   private blocked = false
   private closed = false
@@ -37,19 +41,24 @@ export class WriteQueue {
     private readonly threshold = FLUSH_THRESHOLD
   ) {}
 
-  /** v4 body compression for every envelope committed from now on (STARTUP itself is never compressed). */
-  setCompressor(c: Compression.Compressor | undefined): void {
-    this.compressor = c
+  /** v4: compress the bodies of envelopes committed from now on (STARTUP itself never is; v4 spec 5). */
+  useCompression(c: Compression.Compressor): void {
+    this.flush()
+    this.outbound.useCompression(c)
+    this.split = true
   }
 
-  /** v5: from now on flushed bytes are wrapped by `framer` (spec v5 2.3: right after READY / AUTHENTICATE). */
-  setFramer(f: Framer | undefined): void {
-    this.framer = f
+  /** v5: wrap envelopes in segments from now on (spec v5 2.3: right after READY / AUTHENTICATE). */
+  useSegments(format: Segment.Format): void {
+    this.flush()
+    this.outbound.useSegments(format)
+    this.split = true
+    this.segments = true
   }
 
   /** Call after an envelope was written at `start`; schedules the flush. */
   commit(start: number): void {
-    if (this.compressor !== undefined) this.compressBody(start, this.compressor)
+    if (this.split) this.starts.push(start)
     if (this.writer.offset >= this.threshold && !this.blocked) this.flush()
     else if (!this.scheduled) {
       this.scheduled = true
@@ -61,6 +70,7 @@ export class WriteQueue {
   close(): void {
     this.closed = true
     this.writer.offset = 0
+    this.starts.length = 0
   }
 
   private flush(): void {
@@ -68,10 +78,11 @@ export class WriteQueue {
     const w = this.writer
     if (this.closed || this.blocked || w.offset === 0) return
     let ok: boolean
-    if (this.framer !== undefined) {
-      // The framer copies into segments, so the writer's buffer is free again at once.
-      const out = this.framer(w.buf.subarray(0, w.offset))
+    if (this.split) {
+      // The outbound copies into a new buffer, so the writer's is free again at once.
+      const out = this.outbound.encode(this.segments ? this.runs() : this.envelopes())
       w.offset = 0
+      this.starts.length = 0
       ok = this.socket.write(out)
     } else {
       // The socket may hold the buffer until it is written: hand it over and continue in another one.
@@ -90,14 +101,33 @@ export class WriteQueue {
     }
   }
 
-  /** Rewrites the envelope at `start` with its body compressed and the Compression flag set (v4 spec 5). */
-  private compressBody(start: number, c: Compression.Compressor): void {
-    const w = this.writer
-    const bodyStart = start + Frame.HEADER_LENGTH
-    const compressed = c.compress(w.buf.subarray(bodyStart, w.offset))
-    w.offset = bodyStart
-    w.raw(compressed)
-    w.buf[start + 1] = w.buf[start + 1]! | Frame.Flag.Compression
-    w.buf.writeInt32BE(compressed.length, start + 5)
+  /** One view per pending envelope (v4 compression works per envelope). */
+  private envelopes(): Array<Buffer> {
+    const { buf, offset } = this.writer
+    const s = this.starts
+    const out = new Array<Buffer>(s.length)
+    for (let i = 0; i < s.length; i++) out[i] = buf.subarray(s[i]!, i + 1 < s.length ? s[i + 1]! : offset)
+    return out
+  }
+
+  /**
+   * v5: the pending envelopes cut into runs of whole envelopes that fit one self-contained segment; an envelope
+   * too large for one segment is a run of its own, which the outbound spreads over several (spec v5 2.2).
+   */
+  private runs(): Array<Buffer> {
+    const { buf, offset } = this.writer
+    const s = this.starts
+    const out: Array<Buffer> = []
+    let runStart = s[0] ?? 0
+    for (let i = 0; i < s.length; i++) {
+      const start = s[i]!
+      const end = i + 1 < s.length ? s[i + 1]! : offset
+      if (end - runStart > Segment.MAX_PAYLOAD_LENGTH && start > runStart) {
+        out.push(buf.subarray(runStart, start))
+        runStart = start
+      }
+    }
+    out.push(buf.subarray(runStart, offset))
+    return out
   }
 }
