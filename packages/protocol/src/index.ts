@@ -1,5 +1,6 @@
 export * as Frame from "./Frame.js"
 export * as Compression from "./Compression.js"
+export * as Segment from "./Segment.js"
 export * as Consistency from "./Consistency.js"
 export * as ServerError from "./ServerError.js"
 export * as Event from "./Event.js"
