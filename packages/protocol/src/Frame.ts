@@ -215,7 +215,8 @@ export class EnvelopeDecoder {
     let h = this.pending
     if (h === undefined) {
       if (q.length < HEADER_LENGTH) return undefined
-      h = parseHeader(q.peek(HEADER_LENGTH, this.scratch), 0, this.maxBodyLength, this.position)
+      const b = q.peek(HEADER_LENGTH, this.scratch)
+      h = parseHeader(b, q.peekOffset, this.maxBodyLength, this.position)
       q.skip(HEADER_LENGTH)
       this.position += HEADER_LENGTH
       this.pending = h

@@ -195,7 +195,7 @@ export class SegmentDecoder {
     if (h === undefined) {
       const size = (this.format === "uncompressed" ? UNCOMPRESSED_HEADER : LZ4_HEADER) + CRC24_LENGTH
       if (q.length < size) return undefined
-      h = this.parseHeader(q.peek(size, this.scratch))
+      h = this.parseHeader(q.peek(size, this.scratch), q.peekOffset)
       this.pending = h
     }
     const total = h.headerSize + h.length + CRC32_LENGTH
@@ -204,8 +204,7 @@ export class SegmentDecoder {
     const start = this.position
     q.skip(h.headerSize)
     let payload = q.take(h.length)
-    const trailer = q.peek(CRC32_LENGTH, this.scratch)
-    const expected = trailer.readUInt32LE(0)
+    const expected = q.peek(CRC32_LENGTH, this.scratch).readUInt32LE(q.peekOffset)
     q.skip(CRC32_LENGTH)
     this.position += total
     const actual = crc32(payload, SEGMENT_CRC32_SEED)
@@ -220,19 +219,20 @@ export class SegmentDecoder {
     return { payload, selfContained: h.selfContained }
   }
 
-  private parseHeader(b: Buffer): SegmentHeader {
+  /** Parses and checks the header (with its CRC24) that starts at `b[at]`. */
+  private parseHeader(b: Buffer, at: number): SegmentHeader {
     const size = this.format === "uncompressed" ? UNCOMPRESSED_HEADER : LZ4_HEADER
-    const expected = b[size]! | (b[size + 1]! << 8) | (b[size + 2]! << 16)
-    const actual = crc24(b, 0, size)
+    const expected = b[at + size]! | (b[at + size + 1]! << 8) | (b[at + size + 2]! << 16)
+    const actual = crc24(b, at, at + size)
     if (actual !== expected) {
       decodeFail(`segment header CRC24 mismatch: received ${hex(expected)}, computed ${hex(actual)}`, this.position)
     }
-    const low = b.readUInt32LE(0) >>> 0
+    const low = b.readUInt32LE(at) >>> 0
     if (size === UNCOMPRESSED_HEADER) {
       const v = low & 0xffffff
       return { headerSize: size + CRC24_LENGTH, length: v & MAX_PAYLOAD_LENGTH, uncompressed: 0, selfContained: (v & (1 << 17)) !== 0 }
     }
-    const high = b[4]!
+    const high = b[at + 4]!
     return {
       headerSize: size + CRC24_LENGTH,
       length: low & MAX_PAYLOAD_LENGTH,

@@ -29,15 +29,23 @@ export class ChunkQueue {
     }
   }
 
+  /** Where `peek`'s result starts in the array it returned. */
+  peekOffset = 0
+
   /**
-   * The next `n` unread bytes (caller checks `n <= length`) without consuming them: a view when they lie in the
-   * first chunk, otherwise a copy into `scratch` (which must hold `n` bytes). For fixed-size headers.
+   * Makes the next `n` unread bytes (caller checks `n <= length`) readable without consuming them: returns the
+   * first chunk itself when they lie in it, else `scratch` (which must hold `n` bytes) with a copy; either way
+   * they start at `peekOffset`. No view is created: headers are parsed in place.
    */
   peek(n: number, scratch: Buffer): Buffer {
     const first = this.chunks[this.head]!
-    if (first.length - this.offset >= n) return first.subarray(this.offset, this.offset + n)
+    if (first.length - this.offset >= n) {
+      this.peekOffset = this.offset
+      return first
+    }
     for (let i = 0; i < n; i++) scratch[i] = this.peekByte(i)
-    return scratch.subarray(0, n)
+    this.peekOffset = 0
+    return scratch
   }
 
   /** Consumes `n` bytes (caller checks `n <= length`): a view if they lie in one chunk, else one concatenation. */
