@@ -12,8 +12,11 @@ import * as Chunk from "effect/Chunk"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as FiberId from "effect/FiberId"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
@@ -23,6 +26,7 @@ import type * as tls from "node:tls"
 import * as CqlError from "./CqlError.js"
 import * as Executor from "./Executor.js"
 import { type Connection, type ConnectionFailure, connect } from "./internal/connection.js"
+import * as UdtMapping from "./internal/udtMapping.js"
 import * as Metrics from "./Metrics.js"
 import * as Registry from "./Registry.js"
 import type { ResultSet } from "./ResultSet.js"
@@ -249,7 +253,7 @@ export const make = (config: SessionConfig) =>
         return f(conn)
       })
 
-    const prepareOn = (conn: Connection, query: string, keyspace: string | undefined) =>
+    const sendPrepare = (conn: Connection, query: string, keyspace: string | undefined) =>
       send(conn, { _tag: "Prepare", query, ...(keyspace === undefined || protocolVersion < 5 ? {} : { keyspace }) }, { timeoutMs: requestTimeoutMs }).pipe(
         Effect.flatMap((res) => {
           if (res._tag !== "Prepared") {
@@ -269,6 +273,24 @@ export const make = (config: SessionConfig) =>
           return Effect.succeed(statement)
         })
       )
+
+    // Concurrent first executions of one statement share a single PREPARE.
+    const preparing = new Map<string, Deferred.Deferred<Registry.PreparedStatement, RequestError>>()
+    const prepareOn = (conn: Connection, query: string, keyspace: string | undefined) =>
+      Effect.suspend(() => {
+        const key = `${keyspace ?? ""}\u0000${query}`
+        const pending = preparing.get(key)
+        if (pending !== undefined) return Deferred.await(pending)
+        const deferred = Deferred.unsafeMake<Registry.PreparedStatement, RequestError>(FiberId.none)
+        preparing.set(key, deferred)
+        return sendPrepare(conn, query, keyspace).pipe(
+          Effect.exit,
+          Effect.flatMap((exit) => {
+            preparing.delete(key)
+            return Deferred.done(deferred, exit).pipe(Effect.zipRight(exit))
+          })
+        )
+      })
 
     const prepare = (query: string, options?: { readonly keyspace?: string }) =>
       withConnection((conn) => {
@@ -343,7 +365,12 @@ export const make = (config: SessionConfig) =>
         )
       }
       const execute = (statement: Registry.PreparedStatement): Effect.Effect<ResultSet<Rows.Row>, RequestError> => {
-        const values = params === undefined ? [] : isRecord(params) ? bindByName(statement.bindColumns, params) : params
+        const bound = params === undefined ? [] : isRecord(params) ? bindByName(statement.bindColumns, params) : params
+        const encoded = UdtMapping.encodeValues(registry, statement.bindTypes, bound)
+        if (Either.isLeft(encoded)) {
+          return Effect.fail(new CqlError.SchemaMismatch({ message: `a parameter of "${query}" does not match its UDT Schema`, cause: encoded.left }))
+        }
+        const values = encoded.right
         return send(
           conn,
           {
@@ -376,7 +403,12 @@ export const make = (config: SessionConfig) =>
       )
     }
 
-    const decodeRows = <A>(statement: Statement.Statement<A>, rs: ResultSet<Rows.Row>): Effect.Effect<ResultSet<A>, CqlError.SchemaMismatch> => {
+    const decodeRows = <A>(statement: Statement.Statement<A>, raw: ResultSet<Rows.Row>): Effect.Effect<ResultSet<A>, CqlError.SchemaMismatch> => {
+      const mapped = UdtMapping.decodeRows(registry, raw.columns, raw.rows)
+      if (Either.isLeft(mapped)) {
+        return Effect.fail(new CqlError.SchemaMismatch({ message: `a UDT value of "${statement.query}" does not match its registered Schema`, cause: mapped.left }))
+      }
+      const rs = mapped.right === raw.rows ? raw : { ...raw, rows: mapped.right }
       const schema = statement.rowSchema
       if (schema === undefined) return Effect.succeed(rs as unknown as ResultSet<A>)
       return Schema.decodeUnknown(Schema.Array(schema))(rs.rows).pipe(
@@ -430,8 +462,11 @@ export const make = (config: SessionConfig) =>
               children.push({ query: st.query, values: [] })
             } else {
               const prepared = registry.getPrepared(keyspace, st.query) ?? (yield* prepareOn(conn, st.query, keyspace))
-              const bound = isRecord(values) ? bindByName(prepared.bindColumns, values) : values
-              children.push({ id: prepared.id, values: bound, types: prepared.bindTypes })
+              const bound = UdtMapping.encodeValues(registry, prepared.bindTypes, isRecord(values) ? bindByName(prepared.bindColumns, values) : values)
+              if (Either.isLeft(bound)) {
+                return yield* new CqlError.SchemaMismatch({ message: `a parameter of "${st.query}" does not match its UDT Schema`, cause: bound.left })
+              }
+              children.push({ id: prepared.id, values: bound.right, types: prepared.bindTypes })
             }
           }
           const res = yield* send(
@@ -477,10 +512,14 @@ export const clusterServices = Layer.mergeAll(
   Executor.layer()
 )
 
-/** A scoped Session with its own cluster services. */
-export const layer = (config: SessionConfig): Layer.Layer<Session, RequestError> =>
-  Layer.scoped(Session, make(config)).pipe(Layer.provide(clusterServices))
+export type ClusterServices = Layer.Layer.Success<typeof clusterServices>
+
+/** A scoped Session, with its own cluster services (also provided, e.g. to register UDT Schemas or read metrics). */
+export const layer = (config: SessionConfig): Layer.Layer<Session | ClusterServices, RequestError> =>
+  Layer.scoped(Session, make(config)).pipe(Layer.provideMerge(clusterServices))
 
 /** The same, with settings read through Effect Config (e.g. from the environment). */
-export const layerConfig = (config: Config.Config.Wrap<SessionConfig>): Layer.Layer<Session, RequestError | ConfigError.ConfigError> =>
+export const layerConfig = (
+  config: Config.Config.Wrap<SessionConfig>
+): Layer.Layer<Session | ClusterServices, RequestError | ConfigError.ConfigError> =>
   Layer.unwrapEffect(Effect.map(Config.unwrap(config), layer))

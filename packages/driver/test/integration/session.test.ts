@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { CqlError, Session, Statement } from "@effect-cql/driver"
-import { Chunk, Effect, Either, Layer, Schema, Stream } from "effect"
+import { Chunk, Context, Effect, Either, Layer, Schema, Stream } from "effect"
 
 const variants = [
   { name: "v5", protocolVersion: 5, compression: "none" },
@@ -148,7 +148,7 @@ for (const variant of variants) {
 describe("Session lifecycle", () => {
   it.live("a closed session refuses new requests with SessionClosed", () =>
     Effect.gen(function* () {
-      const s = yield* Effect.scoped(Layer.build(Session.layer({ contactPoints: ["127.0.0.1"] })).pipe(Effect.map((ctx) => ctx.unsafeMap.get(Session.Session.key) as Session.Session)))
+      const s = yield* Effect.scoped(Layer.build(Session.layer({ contactPoints: ["127.0.0.1"] })).pipe(Effect.map(Context.get(Session.Session))))
       const err = yield* Effect.flip(s.execute("SELECT now() FROM system.local"))
       expect(err._tag).toBe("SessionClosed")
     }))
