@@ -1,0 +1,218 @@
+/**
+ * The benchmark suite (`npm run bench`; options: `npm run bench -- --help`). Each driver runs in its own process
+ * against the same target; drivers take turns within each round (the order rotates every round) and the medians
+ * over rounds are reported in bench/results/latest.{json,md,svg}. Every sample is kept in bench/results/tmp/.
+ */
+import { spawn, spawnSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as net from "node:net"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { parseConfig, targets, usage } from "./lib/config.js"
+import type { Config, DriverName } from "./lib/config.js"
+import { aggregate, markdown } from "./lib/report.js"
+import type { Sample } from "./lib/report.js"
+import { setup } from "./lib/setup.js"
+import { RESULT_PREFIX } from "./lib/spec.js"
+import type { CellResult, RunSpec, Target, Workload } from "./lib/spec.js"
+import { throughputChart } from "./lib/svg.js"
+
+/** bench/ (this file runs from bench/.build/). */
+const benchDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
+const resultsDir = path.join(benchDir, "results")
+const venv = path.join(benchDir, ".venv")
+const venvPython = path.join(venv, "bin", "python")
+/** Pinned: the newest release, with prebuilt manylinux wheels (libev bundled) for CPython 3.10+. */
+const PYTHON_DRIVER = "cassandra-driver==3.30.1"
+
+const log = (line: string) => process.stderr.write(`[bench] ${line}\n`)
+
+const commands: Readonly<Record<DriverName, () => { cmd: string; args: Array<string> }>> = {
+  "effect-cql": () => ({ cmd: process.execPath, args: ["--expose-gc", path.join(benchDir, ".build/runners/effect-cql.js")] }),
+  "nodejs-driver": () => ({ cmd: process.execPath, args: ["--expose-gc", path.join(benchDir, ".build/runners/datastax.js")] }),
+  "raw-v4": () => ({ cmd: process.execPath, args: ["--expose-gc", path.join(benchDir, ".build/runners/raw.js")] }),
+  "python-driver": () => ({ cmd: venvPython, args: [path.join(benchDir, "runners/python_driver.py")] })
+}
+
+/** Makes bench/.venv with the pinned Python driver, from wheels only (nothing compiled), unless it is there. */
+const ensureVenv = (): string => {
+  const check = () =>
+    spawnSync(venvPython, ["-c", "import cassandra, sys; print(cassandra.__version__, sys.version.split()[0])"], { encoding: "utf8" })
+  let probe = fs.existsSync(venvPython) ? check() : undefined
+  if (probe?.status !== 0 || !probe.stdout.startsWith(PYTHON_DRIVER.split("==")[1]!)) {
+    log(`installing ${PYTHON_DRIVER} into bench/.venv`)
+    const python = process.env["PYTHON"] ?? "python3"
+    const steps: Array<[string, Array<string>]> = [
+      [python, ["-m", "venv", venv]],
+      [venvPython, ["-m", "pip", "install", "--quiet", "--only-binary=:all:", PYTHON_DRIVER]]
+    ]
+    for (const [cmd, args] of steps) {
+      const r = spawnSync(cmd, args, { stdio: "inherit" })
+      if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed`)
+    }
+    probe = check()
+    if (probe.status !== 0) throw new Error(`the Python driver does not import: ${probe.stderr}`)
+  }
+  return probe.stdout.trim()
+}
+
+const reachable = (t: Target): Promise<boolean> =>
+  new Promise((resolve) => {
+    const s = net.connect({ host: t.host, port: t.port })
+    s.setTimeout(2000)
+    s.once("connect", () => {
+      s.destroy()
+      resolve(true)
+    })
+    s.once("error", () => resolve(false))
+    s.once("timeout", () => {
+      s.destroy()
+      resolve(false)
+    })
+  })
+
+/** Runs one runner process; resolves with its RESULT lines (possibly fewer than asked, if it failed). */
+const runProcess = (driver: DriverName, spec: RunSpec): Promise<Array<CellResult>> =>
+  new Promise((resolve) => {
+    const { cmd, args } = commands[driver]()
+    const child = spawn(cmd, [...args, JSON.stringify(spec)], { stdio: ["ignore", "pipe", "pipe"] })
+    const results: Array<CellResult> = []
+    let stdout = ""
+    let stderr = ""
+    child.stdout.setEncoding("utf8").on("data", (d: string) => {
+      stdout += d
+      let nl: number
+      while ((nl = stdout.indexOf("\n")) >= 0) {
+        const line = stdout.slice(0, nl)
+        stdout = stdout.slice(nl + 1)
+        if (line.startsWith(RESULT_PREFIX)) results.push(JSON.parse(line.slice(RESULT_PREFIX.length)) as CellResult)
+      }
+    })
+    child.stderr.setEncoding("utf8").on("data", (d: string) => {
+      stderr = (stderr + d).slice(-4000)
+    })
+    // Each cell is bounded by its warm-up and duration; the margin covers start-up, draining and a slow server.
+    const limitMs = (spec.concurrencies.length * (spec.warmupS + spec.durationS) * 2 + 60) * 1000
+    const timer = setTimeout(() => {
+      log(`${driver} ${spec.workload}: no end after ${limitMs / 1000} s, killing it`)
+      child.kill("SIGKILL")
+    }, limitMs)
+    child.on("close", (code) => {
+      clearTimeout(timer)
+      if (code !== 0 || results.length < spec.concurrencies.length) {
+        log(`${driver} ${spec.target.name} ${spec.workload}: exit ${code}, ${results.length}/${spec.concurrencies.length} results`)
+        if (stderr.length > 0) log(stderr.trim().split("\n").slice(-8).join("\n"))
+      }
+      resolve(results)
+    })
+  })
+
+const rotate = <A>(xs: ReadonlyArray<A>, by: number): Array<A> => xs.map((_, i) => xs[(i + by) % xs.length]!)
+
+const git = (...args: Array<string>): string =>
+  spawnSync("git", args, { cwd: benchDir, encoding: "utf8" }).stdout.trim()
+
+const main = async () => {
+  const argv = process.argv.slice(2)
+  if (argv.includes("--help") || argv.includes("-h")) {
+    console.log(usage)
+    return
+  }
+  const config: Config = parseConfig(argv, process.env)
+  const started = new Date()
+  const versions: Array<string> = [`Node.js ${process.version}`]
+  const ndVersion = (JSON.parse(fs.readFileSync(path.join(benchDir, "../node_modules/cassandra-driver/package.json"), "utf8")) as { version: string }).version
+  if (config.drivers.includes("nodejs-driver")) versions.push(`cassandra-driver (npm) ${ndVersion}`)
+  if (config.drivers.includes("python-driver")) {
+    const [py, cpython] = ensureVenv().split(" ")
+    versions.push(`cassandra-driver (PyPI) ${py} on CPython ${cpython}, reactor ${process.env["BENCH_PY_REACTOR"] ?? "libev"}`)
+  }
+
+  const active: Array<Target> = []
+  const servers: Array<string> = []
+  for (const name of config.targets) {
+    const t = targets[name]!
+    if (!(await reachable(t))) {
+      log(`target ${name} (${t.host}:${t.port}) does not answer: skipped` +
+        (name === "cassandra" ? " (start it with `bash scripts/cassandra.sh start 1`)" : ""))
+      continue
+    }
+    if (name === "cassandra") {
+      const release = await setup(t, config.rows, log)
+      servers.push(`Cassandra ${release} on ${t.host}:${t.port}, one node, on this machine`)
+    }
+    active.push(t)
+  }
+  if (active.length === 0) throw new Error("no target answers")
+
+  const load0 = os.loadavg()
+  const samples: Array<Sample> = []
+  const total = config.rounds * active.length * config.workloads.length * config.drivers.length
+  let n = 0
+  for (let round = 0; round < config.rounds; round++) {
+    for (const target of active) {
+      for (const workload of config.workloads) {
+        for (const driver of rotate(config.drivers, round)) {
+          n++
+          const spec: RunSpec = {
+            driver,
+            target,
+            workload: workload as Workload,
+            concurrencies: config.concurrencies,
+            warmupS: config.warmupS,
+            durationS: config.durationS,
+            maxOps: config.maxOps,
+            pageSize: config.pageSize,
+            rows: config.rows
+          }
+          const results = await runProcess(driver, spec)
+          for (const r of results) samples.push({ ...r, driver, target: target.name, round })
+          log(`${n}/${total} round ${round + 1} ${target.name} ${workload} ${driver}: ` +
+            results.map((r) => `${r.concurrency}:${Math.round(r.opsPerSec)}/s`).join(" "))
+        }
+      }
+    }
+  }
+  const load1 = os.loadavg()
+
+  const records = aggregate(samples, {
+    drivers: config.drivers,
+    targets: active.map((t) => t.name),
+    workloads: config.workloads,
+    concurrencies: config.concurrencies
+  })
+  const cpus = os.cpus()
+  const commit = git("rev-parse", "--short", "HEAD")
+  const dirty = git("status", "--porcelain").length > 0
+  const conditions = [
+    `${started.toISOString()}, commit ${commit}${dirty ? " (work tree with uncommitted changes)" : ""}`,
+    `${cpus.length} x ${cpus[0]?.model ?? "unknown CPU"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}; ` +
+      `the client processes and the server share these cores`,
+    `load average (1 min) ${load0[0]!.toFixed(2)} at the start, ${load1[0]!.toFixed(2)} at the end`,
+    ...servers,
+    versions.join("; "),
+    `${config.rounds} round(s), drivers interleaved (order rotated each round), medians reported; per cell ` +
+      `${config.warmupS} s warm-up, then up to ${config.durationS} s or ${config.maxOps.toLocaleString("en-US")} ops`,
+    `bench.rows holds ${config.rows.toLocaleString("en-US")} rows; stream page size ${config.pageSize}; consistency LOCAL_ONE`,
+    `CPU = user + system time of the driver's process per 1,000 ops; peak RSS = its VmHWM during the measured window`
+  ]
+  fs.mkdirSync(path.join(resultsDir, "tmp"), { recursive: true })
+  const stamp = started.toISOString().replace(/[:.]/g, "-")
+  fs.writeFileSync(path.join(resultsDir, "tmp", `samples-${stamp}.json`), JSON.stringify(samples, null, 1))
+  fs.writeFileSync(
+    path.join(resultsDir, "latest.json"),
+    JSON.stringify({ generatedAt: started.toISOString(), conditions, config, records }, null, 2) + "\n"
+  )
+  fs.writeFileSync(path.join(resultsDir, "latest.md"), markdown(records, conditions))
+  fs.writeFileSync(
+    path.join(resultsDir, "latest.svg"),
+    throughputChart(records, `effect-cql benchmark, ${started.toISOString().slice(0, 10)}: median throughput`)
+  )
+  log(`wrote bench/results/latest.{json,md,svg} (${records.length} records from ${samples.length} samples)`)
+}
+
+main().catch((e: unknown) => {
+  log(e instanceof Error ? e.message : String(e))
+  process.exit(1)
+})
