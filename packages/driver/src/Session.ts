@@ -123,6 +123,9 @@ const toConnectionError = (f: ConnectionFailure, host: string): RequestError => 
   }
 }
 
+const isConnectionFailure = (u: unknown): u is ConnectionFailure =>
+  typeof u === "object" && u !== null && "_tag" in u && !(u instanceof Error)
+
 const firstWord = (q: string) => /^\s*(\w+)/.exec(q)?.[1]?.toUpperCase() ?? "UNKNOWN"
 
 const isRecord = (p: Statement.Params): p is Readonly<Record<string, unknown>> => !Array.isArray(p)
@@ -185,14 +188,19 @@ export const make = (config: SessionConfig) =>
               c.onClose(() => m.connectionClosed())
             })
           ),
-          Effect.tapError((e) => Effect.sync(() => failures.set(`${host}:${port}`, e))),
+          Effect.tapError((e) =>
+            Effect.sync(() => {
+              const id = `${host}:${port}`
+              failures.set(id, isConnectionFailure(e) ? toConnectionError(e, id) : e)
+            })
+          ),
           Effect.option
         ),
       { concurrency: "unbounded" }
     )
     if (opened.every(Option.isNone)) {
-      const auth = [...failures.values()].find((f) => (f as ConnectionFailure)?._tag === "Auth") as ConnectionFailure | undefined
-      if (auth !== undefined) return yield* Effect.fail(toConnectionError(auth, config.contactPoints.join(",")))
+      const auth = [...failures.values()].find((f) => f instanceof CqlError.AuthenticationError)
+      if (auth !== undefined) return yield* Effect.fail(auth)
       return yield* Effect.fail(new CqlError.NoHostAvailable({ errors: failures }))
     }
     const protocolVersion = connections[0]!.version

@@ -1,0 +1,75 @@
+/**
+ * PasswordAuthenticator and client TLS, each on a node of its own started by the project's harness.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { Session } from "@effect-cql/driver"
+import { Effect, Layer, Redacted } from "effect"
+import { readFileSync } from "node:fs"
+import { type Cluster, startCluster } from "../../../../scripts/harness.js"
+
+const version = (layer: Layer.Layer<Session.Session, unknown>) =>
+  Effect.map(Session.Session, (s) => s.execute("SELECT release_version FROM system.local")).pipe(
+    Effect.flatten,
+    Effect.map((rs) => String(rs.rows[0]!["release_version"])),
+    Effect.provide(layer)
+  )
+
+describe("PasswordAuthenticator", () => {
+  let cluster: Cluster
+  beforeAll(async () => {
+    cluster = await startCluster({ ipBase: 33, nodes: 1, auth: true })
+  }, 300_000)
+  afterAll(() => cluster?.stop(), 120_000)
+
+  const withPassword = (password: string) =>
+    Session.layer({
+      contactPoints: [cluster.addresses[0]!],
+      credentials: { username: "cassandra", password: Redacted.make(password) }
+    })
+
+  it.live("the right password is accepted", () =>
+    Effect.gen(function* () {
+      expect(yield* version(withPassword("cassandra"))).toMatch(/^5\.0\./)
+    }))
+
+  it.live("a wrong password is a typed AuthenticationError", () =>
+    Effect.gen(function* () {
+      const err = yield* Effect.flip(version(withPassword("wrong")))
+      expect(err).toMatchObject({ _tag: "AuthenticationError" })
+    }))
+
+  it.live("no credentials at all is a typed AuthenticationError too", () =>
+    Effect.gen(function* () {
+      const err = yield* Effect.flip(version(Session.layer({ contactPoints: [cluster.addresses[0]!] })))
+      expect(err).toMatchObject({ _tag: "AuthenticationError" })
+    }))
+})
+
+describe("TLS", () => {
+  let cluster: Cluster
+  let ca: Buffer
+  beforeAll(async () => {
+    cluster = await startCluster({ ipBase: 23, nodes: 1, tls: true })
+    ca = readFileSync(`${cluster.workDir}/tls/ca.pem`)
+  }, 300_000)
+  afterAll(() => cluster?.stop(), 120_000)
+
+  it.live("a certificate that matches the host verifies and connects", () =>
+    Effect.gen(function* () {
+      expect(yield* version(Session.layer({ contactPoints: [cluster.addresses[0]!], tls: { ca } }))).toMatch(/^5\.0\./)
+    }))
+
+  it.live("a hostname the certificate does not name is rejected", () =>
+    Effect.gen(function* () {
+      const err = yield* Effect.flip(version(Session.layer({ contactPoints: [cluster.addresses[0]!], tls: { ca, servername: "wrong.example" } })))
+      expect(err._tag).toBe("NoHostAvailable")
+      expect(String(err)).toMatch(/altnames|Hostname|IP/i)
+    }))
+
+  it.live("an unknown certificate authority is rejected by default", () =>
+    Effect.gen(function* () {
+      const err = yield* Effect.flip(version(Session.layer({ contactPoints: [cluster.addresses[0]!], tls: {} })))
+      expect(err._tag).toBe("NoHostAvailable")
+      expect(String(err)).toMatch(/self[- ]signed|certificate/i)
+    }))
+})
