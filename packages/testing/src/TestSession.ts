@@ -27,6 +27,7 @@ import { createHash } from "node:crypto"
 import { inspect, isDeepStrictEqual } from "node:util"
 import { describeMatcher, matchesQuery, RuleBook } from "./internal/match.js"
 import type { QueryMatcher } from "./internal/match.js"
+import { invalidPagingState, pageOf } from "./internal/paging.js"
 
 export type { QueryMatcher } from "./internal/match.js"
 
@@ -111,19 +112,6 @@ const inferColumns = (rows: ReadonlyArray<Rows.Row>): ReadonlyArray<Rows.ColumnS
   return Object.keys(first).map((name) => ({ keyspace: "", table: "", name, type: Codec.inferType(first[name]) }))
 }
 
-/** A paging state is the offset of the next row: opaque to callers, as Cassandra's is. */
-const PAGING_MAGIC = 0x7e57
-const encodePagingState = (offset: number): Buffer => {
-  const b = Buffer.allocUnsafe(6)
-  b.writeUInt16BE(PAGING_MAGIC, 0)
-  b.writeUInt32BE(offset, 2)
-  return b
-}
-const decodePagingState = (b: Uint8Array): number | undefined => {
-  const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength)
-  return buf.length === 6 && buf.readUInt16BE(0) === PAGING_MAGIC ? buf.readUInt32BE(2) : undefined
-}
-
 const md5 = (s: string): Buffer => createHash("md5").update(s).digest()
 
 /** Builds a test Session and its controls. */
@@ -202,12 +190,10 @@ export const make = (options: Options = {}): Effect.Effect<{ readonly session: S
         const rule = book.find((r) => matchesQuery(r.query, statement.query) && paramsMatch(r, params))
         if (rule === undefined) return Effect.fail(unmatched(`${JSON.stringify(statement.query)} with params ${show(params)}`))
         return respond(rule, options?.timeout, () => {
-          const all = rule.rows ?? []
-          const pageSize = options?.pageSize ?? defaultPageSize
-          const from = options?.pagingState === undefined ? 0 : decodePagingState(options.pagingState)
-          if (from === undefined) return Effect.fail(new CqlError.ProtocolViolation({ host, message: "Invalid value for the paging state" }))
-          const to = Math.min(all.length, from + pageSize)
-          return Effect.succeed(resultSet(rule, all.slice(from, to), to < all.length ? encodePagingState(to) : undefined))
+          const page = pageOf(rule.rows ?? [], options?.pageSize ?? defaultPageSize, options?.pagingState)
+          return page === undefined
+            ? Effect.fail(new CqlError.ProtocolViolation({ host, message: invalidPagingState }))
+            : Effect.succeed(resultSet(rule, page.rows, page.pagingState))
         }).pipe(Effect.flatMap((rs) => decodeRows(statement, rs)))
       })
 

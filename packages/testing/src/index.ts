@@ -1,1 +1,2 @@
 export * as TestSession from "./TestSession.js"
+export * as StubServer from "./StubServer.js"
