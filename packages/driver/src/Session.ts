@@ -20,6 +20,7 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import type { ParseError } from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type * as tls from "node:tls"
@@ -215,25 +216,34 @@ export const make = (config: SessionConfig) =>
       return undefined
     }
 
-    /** One attempt on one connection: the only Effect.async of the request path. */
-    const send = (conn: Connection, req: Request.Request, opts: { timeoutMs: number; tracing?: boolean; resultColumns?: ReadonlyArray<Rows.ColumnSpec> }) =>
-      Effect.async<Res.Response, RequestError>((resume) => {
-        const hostId = `${conn.host}:${conn.port}`
-        const m = metrics.forHost(hostId)
+    /**
+     * One attempt on one connection: the only Effect.async of the request path. `onResponse` maps the decoded
+     * response in plain TypeScript and returns the Effect to resume with; `onUnprepared`, when given, is what to
+     * resume with if the node answers UNPREPARED (re-prepare and retry).
+     */
+    const send = <A>(
+      conn: Connection,
+      req: Request.Request,
+      opts: SendOptions,
+      onResponse: (res: Res.Response) => Effect.Effect<A, RequestError>,
+      onUnprepared?: () => Effect.Effect<A, RequestError>
+    ) =>
+      Effect.async<A, RequestError>((resume) => {
+        const m = metrics.forHost(hostIdOf(conn))
         const started = performance.now()
         m.requestStarted()
         const id = conn.send(req, opts, (failure, res) => {
           if (failure !== undefined) {
-            const err = toConnectionError(failure, hostId)
+            const err = toConnectionError(failure, hostIdOf(conn))
             m.requestEnded(performance.now() - started, err._tag)
             resume(Effect.fail(err))
           } else if (res!._tag === "Error") {
-            const err = CqlError.fromWire(res.error, hostId)
+            const err = CqlError.fromWire(res.error, hostIdOf(conn))
             m.requestEnded(performance.now() - started, err._tag)
-            resume(Effect.fail(err))
+            resume(err._tag === "Unprepared" && onUnprepared !== undefined ? onUnprepared() : Effect.fail(err))
           } else {
             m.requestEnded(performance.now() - started, undefined)
-            resume(Effect.succeed(res!))
+            resume(onResponse(res!))
           }
         })
         return id < 0 ? undefined : Effect.sync(() => conn.cancel(id))
@@ -253,6 +263,7 @@ export const make = (config: SessionConfig) =>
         }
       })
 
+    /** Runs `f` on the next connection of the plan, or fails at once when the session is closed or no host is up. */
     const withConnection = <A>(f: (conn: Connection) => Effect.Effect<A, RequestError>): Effect.Effect<A, RequestError> =>
       Effect.suspend(() => {
         if (closed) return Effect.fail(new CqlError.SessionClosed({ message: "the session is closed" }))
@@ -262,25 +273,23 @@ export const make = (config: SessionConfig) =>
       })
 
     const sendPrepare = (conn: Connection, query: string, keyspace: string | undefined) =>
-      send(conn, { _tag: "Prepare", query, ...(keyspace === undefined || protocolVersion < 5 ? {} : { keyspace }) }, { timeoutMs: requestTimeoutMs }).pipe(
-        Effect.flatMap((res) => {
-          if (res._tag !== "Prepared") {
-            return Effect.fail(new CqlError.ConnectionError({ host: conn.host, message: `PREPARE answered with ${res._tag}` }))
-          }
-          const statement: Registry.PreparedStatement = {
-            query,
-            keyspace,
-            id: res.id,
-            resultMetadataId: res.resultMetadataId,
-            bindColumns: res.metadata.columns,
-            bindTypes: res.metadata.columns.map((c) => c.type),
-            pkIndexes: res.metadata.pkIndexes,
-            resultColumns: res.resultMetadata.columns ?? []
-          }
-          registry.putPrepared(statement)
-          return Effect.succeed(statement)
-        })
-      )
+      send(conn, { _tag: "Prepare", query, ...(keyspace === undefined || protocolVersion < 5 ? {} : { keyspace }) }, { timeoutMs: requestTimeoutMs }, (res) => {
+        if (res._tag !== "Prepared") {
+          return Effect.fail(new CqlError.ConnectionError({ host: hostIdOf(conn), message: `PREPARE answered with ${res._tag}` }))
+        }
+        const statement: Registry.PreparedStatement = {
+          query,
+          keyspace,
+          id: res.id,
+          resultMetadataId: res.resultMetadataId,
+          bindColumns: res.metadata.columns,
+          bindTypes: res.metadata.columns.map((c) => c.type),
+          pkIndexes: res.metadata.pkIndexes,
+          resultColumns: res.resultMetadata.columns ?? []
+        }
+        registry.putPrepared(statement)
+        return Effect.succeed(statement)
+      })
 
     // Concurrent first executions of one statement share a single PREPARE.
     const preparing = new Map<string, Deferred.Deferred<Registry.PreparedStatement, RequestError>>()
@@ -316,134 +325,137 @@ export const make = (config: SessionConfig) =>
       types: ReadonlyArray<DataType.DataType> | undefined,
       names: ReadonlyArray<string> | undefined,
       skipMetadata: boolean
-    ): Request.QueryParameters => ({
-      consistency: options?.consistency ?? defaultConsistency,
-      ...(values === undefined ? {} : { values }),
-      ...(types === undefined ? {} : { types }),
-      ...(names === undefined ? {} : { names }),
-      skipMetadata,
-      pageSize: options?.pageSize ?? defaultPageSize,
-      ...(options?.pagingState === undefined ? {} : { pagingState: options.pagingState }),
-      ...(options?.serialConsistency === undefined ? {} : { serialConsistency: options.serialConsistency }),
-      timestamp: options?.timestamp ?? timestamps.next(),
-      ...(options?.keyspace === undefined ? {} : { keyspace: options.keyspace }),
-      ...(options?.nowInSeconds === undefined ? {} : { nowInSeconds: options.nowInSeconds })
-    })
+    ): Request.QueryParameters => {
+      // Built by assignment: optional fields are left out rather than set to undefined (exactOptionalPropertyTypes).
+      const p: Mutable<Request.QueryParameters> = {
+        consistency: options?.consistency ?? defaultConsistency,
+        skipMetadata,
+        pageSize: options?.pageSize ?? defaultPageSize,
+        timestamp: options?.timestamp ?? timestamps.next()
+      }
+      if (values !== undefined) p.values = values
+      if (types !== undefined) p.types = types
+      if (names !== undefined) p.names = names
+      if (options !== undefined) {
+        if (options.pagingState !== undefined) p.pagingState = options.pagingState
+        if (options.serialConsistency !== undefined) p.serialConsistency = options.serialConsistency
+        if (options.keyspace !== undefined) p.keyspace = options.keyspace
+        if (options.nowInSeconds !== undefined) p.nowInSeconds = options.nowInSeconds
+      }
+      return p
+    }
 
-    const toResultSet = <A>(res: Res.Response, conn: Connection): ResultSet<A> => {
-      const warnings = res.warnings ?? []
-      const rows = res._tag === "Rows" ? (res.rows as ReadonlyArray<A>) : []
-      const first = rows[0] as Record<string, unknown> | undefined
+    const toResultSet = (res: Res.Response, conn: Connection): ResultSet<Rows.Row> => {
+      const rows = res._tag === "Rows" ? res.rows : []
+      const first = rows[0]
+      const applied = first === undefined ? undefined : first["[applied]"]
       return {
         rows,
         columns: res._tag === "Rows" ? res.columns : [],
         pagingState: res._tag === "Rows" ? res.metadata.pagingState : undefined,
-        applied: first !== undefined && typeof first["[applied]"] === "boolean" ? (first["[applied]"] as boolean) : undefined,
-        warnings,
+        applied: typeof applied === "boolean" ? applied : undefined,
+        warnings: res.warnings ?? [],
         tracingId: res.tracingId === undefined ? undefined : formatUuid(res.tracingId),
         customPayload: res.customPayload,
-        coordinator: `${conn.host}:${conn.port}`
+        coordinator: hostIdOf(conn)
       }
     }
 
-    const logWarnings = <A>(rs: ResultSet<A>, query: string) =>
-      rs.warnings.length === 0
-        ? Effect.succeed(rs)
-        : Effect.logWarning(`Cassandra warned about "${query}": ${rs.warnings.join("; ")}`).pipe(Effect.as(rs))
+    /** Rows through the registered UDT Schemas and the statement's row Schema; warnings logged. Plain TS unless warned. */
+    const finish = <A>(statement: Statement.Statement<A>, raw: ResultSet<Rows.Row>): Effect.Effect<ResultSet<A>, RequestError> => {
+      let rs = raw as ResultSet<unknown>
+      if (raw.rows.length > 0) {
+        const mapped = UdtMapping.decodeRows(registry, raw.columns, raw.rows)
+        if (Either.isLeft(mapped)) {
+          return Effect.fail(new CqlError.SchemaMismatch({ message: `a UDT value of "${statement.query}" does not match its registered Schema`, cause: mapped.left }))
+        }
+        if (mapped.right !== raw.rows) rs = { ...raw, rows: mapped.right }
+        if (statement.rowSchema !== undefined) {
+          const decoded = rowsDecoder(statement.rowSchema)(rs.rows)
+          if (Either.isLeft(decoded)) {
+            return Effect.fail(new CqlError.SchemaMismatch({ message: `rows of "${statement.query}" do not match the row Schema`, cause: decoded.left }))
+          }
+          rs = { ...rs, rows: decoded.right }
+        }
+      } else if (statement.rowSchema !== undefined) {
+        rs = { ...raw, rows: [] }
+      }
+      const out = rs as ResultSet<A>
+      return out.warnings.length === 0
+        ? Effect.succeed(out)
+        : Effect.as(Effect.logWarning(`Cassandra warned about "${statement.query}": ${out.warnings.join("; ")}`), out)
+    }
 
-    const runOnce = (
+    const runOnce = <A>(
       conn: Connection,
-      query: string,
+      statement: Statement.Statement<A>,
       params: Statement.Params | undefined,
       options: Statement.QueryOptions | undefined
-    ): Effect.Effect<ResultSet<Rows.Row>, RequestError> => {
-      const timeoutMs = options?.timeout === undefined ? requestTimeoutMs : Duration.toMillis(options.timeout)
+    ): Effect.Effect<ResultSet<A>, RequestError> => {
+      const query = statement.query
+      const opts: SendOptions = {
+        timeoutMs: options?.timeout === undefined ? requestTimeoutMs : Duration.toMillis(options.timeout),
+        tracing: options?.tracing === true
+      }
       const keyspace = options?.keyspace ?? config.keyspace
       const usePrepared = options?.prepare ?? (params !== undefined && (Array.isArray(params) ? params.length > 0 : Object.keys(params).length > 0))
-      const extras = {
-        ...(options?.tracing ? { tracing: true } : {}),
-        ...(options?.customPayload === undefined ? {} : { customPayload: options.customPayload })
-      }
       if (!usePrepared) {
         const named = params !== undefined && isRecord(params)
         const values = params === undefined ? undefined : named ? Object.values(params) : (params as ReadonlyArray<unknown>)
-        const names = named ? Object.keys(params) : undefined
-        return send(conn, { _tag: "Query", query, params: queryParameters(options, values, undefined, names, false), ...extras }, { timeoutMs, tracing: options?.tracing ?? false }).pipe(
-          Effect.map((res) => toResultSet<Rows.Row>(res, conn))
-        )
+        const req: Mutable<Request.Query> = { _tag: "Query", query, params: queryParameters(options, values, undefined, named ? Object.keys(params) : undefined, false) }
+        if (options?.customPayload !== undefined) req.customPayload = options.customPayload
+        return send(conn, req, opts, (res) => finish(statement, toResultSet(res, conn)))
       }
-      const execute = (statement: Registry.PreparedStatement): Effect.Effect<ResultSet<Rows.Row>, RequestError> => {
-        const bound = params === undefined ? [] : isRecord(params) ? bindByName(statement.bindColumns, params) : params
-        const encoded = UdtMapping.encodeValues(registry, statement.bindTypes, bound)
+      const execute = (prepared: Registry.PreparedStatement, retryUnprepared: boolean): Effect.Effect<ResultSet<A>, RequestError> => {
+        const bound = params === undefined ? [] : isRecord(params) ? bindByName(prepared.bindColumns, params) : params
+        const encoded = UdtMapping.encodeValues(registry, prepared.bindTypes, bound)
         if (Either.isLeft(encoded)) {
           return Effect.fail(new CqlError.SchemaMismatch({ message: `a parameter of "${query}" does not match its UDT Schema`, cause: encoded.left }))
         }
-        const values = encoded.right
+        const req: Mutable<Request.Execute> = {
+          _tag: "Execute",
+          id: prepared.id,
+          params: queryParameters(options, encoded.right, prepared.bindTypes, undefined, prepared.resultColumns.length > 0)
+        }
+        if (prepared.resultMetadataId !== undefined) req.resultMetadataId = prepared.resultMetadataId
+        if (options?.customPayload !== undefined) req.customPayload = options.customPayload
         return send(
           conn,
-          {
-            _tag: "Execute",
-            id: statement.id,
-            ...(statement.resultMetadataId === undefined ? {} : { resultMetadataId: statement.resultMetadataId }),
-            params: queryParameters(options, values, statement.bindTypes, undefined, statement.resultColumns.length > 0),
-            ...extras
-          },
-          { timeoutMs, tracing: options?.tracing ?? false, resultColumns: statement.resultColumns }
-        ).pipe(
-          Effect.map((res) => {
+          req,
+          { ...opts, resultColumns: prepared.resultColumns },
+          (res) => {
             // v5 Metadata_changed: keep the new result metadata for the next executions.
             if (res._tag === "Rows" && res.metadata.newMetadataId !== undefined && res.metadata.columns !== undefined) {
-              registry.updateResultMetadata(statement, res.metadata.newMetadataId, res.metadata.columns)
+              registry.updateResultMetadata(prepared, res.metadata.newMetadataId, res.metadata.columns)
             }
-            return toResultSet<Rows.Row>(res, conn)
-          })
+            return finish(statement, toResultSet(res, conn))
+          },
+          // The node lost the statement (restart, schema change): prepare it again there and retry, unseen by the caller.
+          retryUnprepared ? () => Effect.flatMap(prepareOn(conn, query, keyspace), (p) => execute(p, false)) : undefined
         )
       }
       const cached = registry.getPrepared(keyspace, query)
-      const prepared = cached !== undefined ? Effect.succeed(cached) : prepareOn(conn, query, keyspace)
-      return prepared.pipe(
-        Effect.flatMap((statement) =>
-          execute(statement).pipe(
-            // The node lost the statement (restart, eviction): prepare it again there and retry, unseen by the caller.
-            Effect.catchTag("Unprepared", () => Effect.flatMap(prepareOn(conn, query, keyspace), execute))
-          )
-        )
-      )
+      return cached !== undefined ? execute(cached, true) : Effect.flatMap(prepareOn(conn, query, keyspace), (p) => execute(p, true))
     }
 
-    const decodeRows = <A>(statement: Statement.Statement<A>, raw: ResultSet<Rows.Row>): Effect.Effect<ResultSet<A>, CqlError.SchemaMismatch> => {
-      const mapped = UdtMapping.decodeRows(registry, raw.columns, raw.rows)
-      if (Either.isLeft(mapped)) {
-        return Effect.fail(new CqlError.SchemaMismatch({ message: `a UDT value of "${statement.query}" does not match its registered Schema`, cause: mapped.left }))
-      }
-      const rs = mapped.right === raw.rows ? raw : { ...raw, rows: mapped.right }
-      const schema = statement.rowSchema
-      if (schema === undefined) return Effect.succeed(rs as unknown as ResultSet<A>)
-      return Schema.decodeUnknown(Schema.Array(schema))(rs.rows).pipe(
-        Effect.map((rows) => ({ ...rs, rows })),
-        Effect.mapError((cause) => new CqlError.SchemaMismatch({ message: `rows of "${statement.query}" do not match the row Schema`, cause }))
-      )
-    }
-
-    const encodeParams = <A>(statement: Statement.Statement<A>): Effect.Effect<Statement.Params | undefined, CqlError.SchemaMismatch> =>
+    const encodeParams = <A>(statement: Statement.Statement<A>): Either.Either<Statement.Params | undefined, CqlError.SchemaMismatch> =>
       Statement.isTyped(statement)
-        ? Schema.encode(statement.paramsSchema)(statement.rawParams).pipe(
-            Effect.mapError((cause) => new CqlError.SchemaMismatch({ message: `parameters of "${statement.query}" do not match their Schema`, cause }))
+        ? Either.mapLeft(
+            paramsEncoder(statement.paramsSchema)(statement.rawParams),
+            (cause) => new CqlError.SchemaMismatch({ message: `parameters of "${statement.query}" do not match their Schema`, cause })
           )
-        : Effect.succeed(statement.params)
+        : Either.right(statement.params)
 
     const toStatement = <A>(q: string | Statement.Statement<A>, params?: Statement.Params, options?: Statement.QueryOptions): Statement.Statement<A> =>
       typeof q === "string" ? ({ query: q, params, options } as Statement.Statement<A>) : q
 
     const runStatement = <A>(statement: Statement.Statement<A>, extra?: Statement.QueryOptions): Effect.Effect<ResultSet<A>, RequestError> =>
-      withConnection((conn) =>
-        encodeParams(statement).pipe(
-          Effect.flatMap((params) => runOnce(conn, statement.query, params, extra === undefined ? statement.options : { ...statement.options, ...extra })),
-          Effect.flatMap((rs) => logWarnings(rs, statement.query)),
-          Effect.flatMap((rs) => decodeRows(statement, rs)),
-          span("execute", statement.query, conn, statement.options?.keyspace)
-        )
-      )
+      withConnection((conn) => {
+        const params = encodeParams(statement)
+        if (Either.isLeft(params)) return Effect.fail(params.left)
+        const options = extra === undefined ? statement.options : { ...statement.options, ...extra }
+        return runOnce(conn, statement, params.right, options).pipe(span("execute", statement.query, conn, options?.keyspace))
+      })
 
     const execute = (<A>(q: string | Statement.Statement<A>, params?: Statement.Params, options?: Statement.QueryOptions) =>
       runStatement(toStatement(q, params, options))) as Session["execute"]
@@ -464,8 +476,9 @@ export const make = (config: SessionConfig) =>
           const children: Array<Request.BatchStatement> = []
           for (const s of statements) {
             const st = typeof s === "string" ? { query: s } : s
-            const params = yield* encodeParams(st)
-            const values = params === undefined ? [] : params
+            const params = encodeParams(st)
+            if (Either.isLeft(params)) return yield* params.left
+            const values = params.right === undefined ? [] : params.right
             if (Array.isArray(values) && values.length === 0) {
               children.push({ query: st.query, values: [] })
             } else {
@@ -477,7 +490,7 @@ export const make = (config: SessionConfig) =>
               children.push({ id: prepared.id, values: bound.right, types: prepared.bindTypes })
             }
           }
-          const res = yield* send(
+          return yield* send(
             conn,
             {
               _tag: "Batch",
@@ -490,9 +503,9 @@ export const make = (config: SessionConfig) =>
               ...(options?.nowInSeconds === undefined ? {} : { nowInSeconds: options.nowInSeconds }),
               ...(options?.customPayload === undefined ? {} : { customPayload: options.customPayload })
             },
-            { timeoutMs: options?.timeout === undefined ? requestTimeoutMs : Duration.toMillis(options.timeout), tracing: options?.tracing ?? false }
+            { timeoutMs: options?.timeout === undefined ? requestTimeoutMs : Duration.toMillis(options.timeout), tracing: options?.tracing ?? false },
+            (res) => finish(batchStatement, toResultSet(res, conn))
           )
-          return yield* logWarnings(toResultSet<Rows.Row>(res, conn), "BATCH")
         }).pipe(span("batch", "BATCH", conn, options?.keyspace))
       )
 
@@ -506,6 +519,44 @@ export const make = (config: SessionConfig) =>
     }
     return session
   })
+
+// "host:port" of a connection, made once per connection rather than per request.
+const hostIds = new WeakMap<Connection, string>()
+const hostIdOf = (conn: Connection): string => {
+  let id = hostIds.get(conn)
+  if (id === undefined) {
+    id = `${conn.host}:${conn.port}`
+    hostIds.set(conn, id)
+  }
+  return id
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] }
+
+type SendOptions = Parameters<Connection["send"]>[1]
+
+/** The statement `finish` reports a batch as (for warnings). */
+const batchStatement: Statement.Statement<Rows.Row> = { query: "BATCH" }
+
+// Schema codecs are built once per Schema: building them per request would dominate the row path.
+const rowDecoders = new WeakMap<Schema.Schema<any, any>, (rows: unknown) => Either.Either<ReadonlyArray<any>, ParseError>>()
+const rowsDecoder = <A>(schema: Schema.Schema<A, any>): ((rows: unknown) => Either.Either<ReadonlyArray<A>, ParseError>) => {
+  let d = rowDecoders.get(schema)
+  if (d === undefined) {
+    d = Schema.decodeUnknownEither(Schema.Array(schema))
+    rowDecoders.set(schema, d)
+  }
+  return d
+}
+const paramEncoders = new WeakMap<Schema.Schema<any, any>, (params: unknown) => Either.Either<any, ParseError>>()
+const paramsEncoder = <P, I>(schema: Schema.Schema<P, I>): ((params: P) => Either.Either<I, ParseError>) => {
+  let e = paramEncoders.get(schema)
+  if (e === undefined) {
+    e = Schema.encodeUnknownEither(schema)
+    paramEncoders.set(schema, e)
+  }
+  return e
+}
 
 const formatUuid = (b: Buffer) => {
   const h = b.toString("hex")
