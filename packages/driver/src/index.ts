@@ -9,3 +9,5 @@ export * as TimestampGenerator from "./TimestampGenerator.js"
 export * as Metadata from "./Metadata.js"
 export * as SchemaExport from "./SchemaExport.js"
 export * as TokenMap from "./TokenMap.js"
+// The value types rows carry, so that applications need only this package.
+export { Consistency, CqlDate, CqlDuration, CqlTime, Uuid } from "@effect-cql/protocol"
