@@ -321,6 +321,32 @@ describe("Request", () => {
     })
   }
 
+  it("every consistency level travels as its spec code (section 3, [consistency])", () => {
+    const spec: ReadonlyArray<[Consistency.Consistency, number]> = [
+      ["ANY", 0x0000],
+      ["ONE", 0x0001],
+      ["TWO", 0x0002],
+      ["THREE", 0x0003],
+      ["QUORUM", 0x0004],
+      ["ALL", 0x0005],
+      ["LOCAL_QUORUM", 0x0006],
+      ["EACH_QUORUM", 0x0007],
+      ["SERIAL", 0x0008],
+      ["LOCAL_SERIAL", 0x0009],
+      ["LOCAL_ONE", 0x000a]
+    ]
+    expect(Consistency.all).toHaveLength(spec.length)
+    for (const [level, code] of spec) {
+      const body = bytes(longStr("q"), short(code), 0)
+      expect(Either.getOrThrow(encode({ _tag: "Query", query: "q", params: { consistency: level } }, 4)).equals(body)).toBe(true)
+      expect(Either.getOrThrow(decode(Opcode.Query, body, 4))).toEqual({ _tag: "Query", query: "q", params: { consistency: level } })
+      expect(Consistency.code(level)).toBe(code)
+      expect(Consistency.fromCode(code)).toBe(level)
+    }
+    expect(Consistency.fromCode(0x000b)).toBeUndefined()
+    expect(Consistency.code("toString" as Consistency.Consistency)).toBeUndefined()
+  })
+
   it("a whole envelope: header (version, flags, stream, opcode, length) then the body, in one buffer", () => {
     const v = vectors.find((x) => x.name.startsWith("QUERY with a custom payload"))!
     const w = new ByteWriter(16)
