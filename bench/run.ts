@@ -4,6 +4,7 @@
  * over rounds are reported in bench/results/latest.{json,md,svg}. Every sample is kept in bench/results/tmp/.
  */
 import { spawn, spawnSync } from "node:child_process"
+import type { ChildProcess } from "node:child_process"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import * as os from "node:os"
@@ -29,9 +30,9 @@ const PYTHON_DRIVER = "cassandra-driver==3.30.1"
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`)
 
 const commands: Readonly<Record<DriverName, () => { cmd: string; args: Array<string> }>> = {
-  "effect-cql": () => ({ cmd: process.execPath, args: ["--expose-gc", path.join(benchDir, ".build/runners/effect-cql.js")] }),
-  "nodejs-driver": () => ({ cmd: process.execPath, args: ["--expose-gc", path.join(benchDir, ".build/runners/datastax.js")] }),
-  "raw-v4": () => ({ cmd: process.execPath, args: ["--expose-gc", path.join(benchDir, ".build/runners/raw.js")] }),
+  "effect-cql": () => ({ cmd: process.execPath, args: ["--expose-gc", path.join(benchDir, ".build/runners/effect-cql.mjs")] }),
+  "nodejs-driver": () => ({ cmd: process.execPath, args: ["--expose-gc", path.join(benchDir, ".build/runners/datastax.mjs")] }),
+  "raw-v4": () => ({ cmd: process.execPath, args: ["--expose-gc", path.join(benchDir, ".build/runners/raw.mjs")] }),
   "python-driver": () => ({ cmd: venvPython, args: [path.join(benchDir, "runners/python_driver.py")] })
 }
 
@@ -55,6 +56,22 @@ const ensureVenv = (): string => {
     if (probe.status !== 0) throw new Error(`the Python driver does not import: ${probe.stderr}`)
   }
   return probe.stdout.trim()
+}
+
+/**
+ * Starts bench/stub-server.ts (bundled by bench/build.mjs) when the stub target does not answer yet; it must listen
+ * on the stub target's address and run until SIGTERM. Resolves with the process, or undefined when there is none.
+ */
+const startStub = async (t: Target): Promise<ChildProcess | undefined> => {
+  const script = path.join(benchDir, ".build/stub-server.mjs")
+  if (!fs.existsSync(script)) return undefined
+  const child = spawn(process.execPath, [script], { stdio: ["ignore", "ignore", "inherit"] })
+  for (let i = 0; i < 60 && child.exitCode === null; i++) {
+    if (await reachable(t)) return child
+    await new Promise((r) => setTimeout(r, 500))
+  }
+  child.kill("SIGTERM")
+  return undefined
 }
 
 const reachable = (t: Target): Promise<boolean> =>
@@ -131,20 +148,25 @@ const main = async () => {
 
   const active: Array<Target> = []
   const servers: Array<string> = []
+  let stub: ChildProcess | undefined
   for (const name of config.targets) {
     const t = targets[name]!
+    if (name === "stub" && !(await reachable(t))) stub = await startStub(t)
     if (!(await reachable(t))) {
       log(`target ${name} (${t.host}:${t.port}) does not answer: skipped` +
-        (name === "cassandra" ? " (start it with `bash scripts/cassandra.sh start 1`)" : ""))
+        (name === "cassandra" ? " (start it with `bash scripts/cassandra.sh start 1`)" : " (no bench/stub-server.ts to start it)"))
       continue
     }
     if (name === "cassandra") {
       const release = await setup(t, config.rows, log)
       servers.push(`Cassandra ${release} on ${t.host}:${t.port}, one node, on this machine`)
+    } else {
+      servers.push(`the stub null server (packages/testing StubServer) on ${t.host}:${t.port}, in its own process`)
     }
     active.push(t)
   }
   if (active.length === 0) throw new Error("no target answers")
+  process.on("exit", () => stub?.kill("SIGTERM"))
 
   const load0 = os.loadavg()
   const samples: Array<Sample> = []

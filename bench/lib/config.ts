@@ -10,7 +10,8 @@ export type DriverName = (typeof driverNames)[number]
 
 export const targets: Readonly<Record<string, Target>> = {
   cassandra: { name: "cassandra", host: "127.0.0.1", port: 9042 },
-  stub: { name: "stub", host: "127.0.0.1", port: 9142 }
+  // packages/testing StubServer's default address, apart from the real nodes on 127.0.0.x.
+  stub: { name: "stub", host: "127.0.1.1", port: 9042 }
 }
 
 export interface Config {
