@@ -57,22 +57,33 @@ export const keyspaceDdl = (ks: KeyspaceMetadata): string => {
   return `CREATE KEYSPACE ${quoteName(ks.name)} WITH replication = {${options.join(", ")}} AND durable_writes = ${ks.durableWrites};`
 }
 
-/** The whole keyspace: the keyspace, user types (dependencies first), functions, aggregates, then each table. */
+/**
+ * The statements that re-create a keyspace, in order: the keyspace, user types (each after the types it uses),
+ * functions, aggregates, then each table followed by its indexes, triggers and views. Each ends with `;`, ready
+ * to execute one by one. A virtual keyspace has none.
+ */
+export const keyspaceStatements = (ks: KeyspaceMetadata): Array<string> =>
+  ks.virtual ? [] : keyspaceGroups(ks).flat()
+
+/** The whole keyspace as one text (statement groups separated by blank lines). */
 export const exportKeyspace = (ks: KeyspaceMetadata): string => {
-  const parts = [
-    keyspaceDdl(ks),
-    ...userTypesInOrder(ks).map(userTypeDdl),
-    ...[...ks.functions.values()].map(functionDdl),
-    ...[...ks.aggregates.values()].map(aggregateDdl),
-    ...[...ks.tables.values()].map((t) => exportTable(ks, t))
-  ]
-  // Views whose base table is not in the snapshot (a refresh caught mid-change) still come out.
-  const orphans = [...ks.views.values()].filter((v) => !ks.tables.has(v.baseTable)).map(viewDdl)
-  const cql = [...parts, ...orphans].join("\n\n")
+  const cql = keyspaceGroups(ks)
+    .map((g) => g.join("\n"))
+    .join("\n\n")
   return ks.virtual
     ? `/*\nWarning: Keyspace ${quoteName(ks.name)} is a virtual keyspace and cannot be recreated with CQL.\nStructure, for reference:\n${cql}\n*/`
     : cql
 }
+
+const keyspaceGroups = (ks: KeyspaceMetadata): Array<Array<string>> => [
+  [keyspaceDdl(ks)],
+  ...userTypesInOrder(ks).map((t) => [userTypeDdl(t)]),
+  ...[...ks.functions.values()].map((f) => [functionDdl(f)]),
+  ...[...ks.aggregates.values()].map((a) => [aggregateDdl(a)]),
+  ...[...ks.tables.values()].flatMap((t) => tableGroups(ks, t)),
+  // Views whose base table is not in the snapshot (a refresh caught mid-change) still come out.
+  ...[...ks.views.values()].filter((v) => !ks.tables.has(v.baseTable)).map((v) => [viewDdl(v)])
+]
 
 /** User types ordered so that a type comes after the types its fields use (by name otherwise). */
 const userTypesInOrder = (ks: KeyspaceMetadata): Array<UserTypeMetadata> => {
@@ -146,19 +157,31 @@ export const aggregateDdl = (a: AggregateMetadata): string =>
 // ---------------------------------------------------------------------------------------------------------------
 // Tables
 
-/** A table with its indexes and triggers, then its materialized views (looked up in its keyspace). */
+/** A table's statements: the table, its indexes and triggers, then its materialized views. */
+export const tableStatements = (ks: KeyspaceMetadata, t: TableMetadata): Array<string> =>
+  t.virtual ? [] : tableGroups(ks, t).flat()
+
+/** A table with its indexes and triggers, then its views (found in its keyspace), as one text. */
 export const exportTable = (ks: KeyspaceMetadata, t: TableMetadata): string => {
-  const statements = [tableDdl(t), ...[...t.indexes.values()].map((i) => indexDdl(t.keyspace, i))]
-  statements.push(...[...t.triggers.values()].map((tr) => triggerDdl(t, tr)))
-  const views = t.views.flatMap((v) => {
-    const view = ks.views.get(v)
-    return view === undefined ? [] : [viewDdl(view)]
-  })
-  const cql = [statements.join("\n"), ...views].join("\n\n")
+  const cql = tableGroups(ks, t)
+    .map((g) => g.join("\n"))
+    .join("\n\n")
   return t.virtual
     ? `/*\nWarning: Table ${qualified(t.keyspace, t.name)} is a virtual table and cannot be recreated with CQL.\nStructure, for reference:\n${cql}\n*/`
     : cql
 }
+
+const tableGroups = (ks: KeyspaceMetadata, t: TableMetadata): Array<Array<string>> => [
+  [
+    tableDdl(t),
+    ...[...t.indexes.values()].map((i) => indexDdl(t.keyspace, i)),
+    ...[...t.triggers.values()].map((tr) => triggerDdl(t, tr))
+  ],
+  ...t.views.flatMap((name) => {
+    const v = ks.views.get(name)
+    return v === undefined ? [] : [[viewDdl(v)]]
+  })
+]
 
 /** `CREATE TABLE ...;` alone (virtual tables as `VIRTUAL TABLE`, which only a comment can hold). */
 export const tableDdl = (t: TableMetadata): string => {
