@@ -174,6 +174,15 @@ describe("handshake", () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(140)
   })
 
+  it("an impossible maxInFlight is a RangeError before any socket is opened", async () => {
+    const s = await server()
+    for (const maxInFlight of [0, 32_769, 1.5]) {
+      await expect(connect({ host: "127.0.0.1", port: s.port, maxInFlight })).rejects.toThrow(RangeError)
+    }
+    await sleep(20)
+    expect(s.connections.length).toBe(0)
+  })
+
   it("a refused TCP connection is a Closed failure carrying the socket error", async () => {
     const s = await server()
     const port = s.port
@@ -444,6 +453,14 @@ describe("connection death", () => {
     expect((await inFlight).res?._tag).toBe("Void")
     await closing
     expect(c.isOpen).toBe(false)
+  })
+
+  it("a heartbeat falling due during close(grace) does not cut the grace short", async () => {
+    const s = await server({ onRequest: (_req, stream, conn) => setTimeout(() => conn.reply(stream, { _tag: "Void" }), 150) })
+    const c = await open4(s, { heartbeatIntervalMs: 30 })
+    const inFlight = send(c, query("q")).done
+    await c.close(2000)
+    expect((await inFlight).res?._tag).toBe("Void")
   })
 
   it("close(grace) fails what is still in flight once the grace is over", async () => {

@@ -12,7 +12,7 @@ import * as net from "node:net"
 import * as tls from "node:tls"
 import { Deadlines } from "./deadlines.js"
 import { handshake } from "./handshake.js"
-import { StreamIds } from "./streamIds.js"
+import { checkCapacity, StreamIds } from "./streamIds.js"
 import { WriteQueue } from "./writeQueue.js"
 
 export interface ConnectionOptions {
@@ -411,6 +411,7 @@ export class Connection {
   }
 
   private readonly onHeartbeat = (): void => {
+    if (this.phase !== "open") return
     const idle = Date.now() - this.lastReadAt
     if (idle < this.heartbeatIntervalMs || this.heartbeatInFlight) {
       this.scheduleHeartbeat(this.heartbeatIntervalMs - (this.heartbeatInFlight ? 0 : idle))
@@ -485,6 +486,8 @@ const versionRefused = (f: ConnectionFailure): boolean => f._tag === "Protocol"
  * RangeError for a `maxInFlight` outside 1..32768).
  */
 export const connect = async (o: ConnectionOptions): Promise<Connection> => {
+  // Before any socket is opened, so that a bad option leaks nothing.
+  checkCapacity(o.maxInFlight ?? DEFAULTS.maxInFlight)
   if (o.protocolVersion !== undefined) return attempt(o, o.protocolVersion)
   // Snappy exists only in v4 (spec v5 section 2): asking for it asks for v4.
   if (o.compression === "snappy") return attempt(o, 4)

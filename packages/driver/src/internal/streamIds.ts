@@ -5,14 +5,19 @@
  */
 export const MAX_STREAM_IDS = 32_768
 
+/** Throws a RangeError unless `capacity` is a usable number of stream ids. */
+export const checkCapacity = (capacity: number): void => {
+  if (!Number.isInteger(capacity) || capacity < 1 || capacity > MAX_STREAM_IDS) {
+    throw new RangeError(`the number of stream ids (maxInFlight) must be an integer in 1..${MAX_STREAM_IDS}, not ${capacity}`)
+  }
+}
+
 export class StreamIds {
   private readonly free: Uint16Array
   private top: number
 
   constructor(readonly capacity: number) {
-    if (!Number.isInteger(capacity) || capacity < 1 || capacity > MAX_STREAM_IDS) {
-      throw new RangeError(`stream id capacity must be 1..${MAX_STREAM_IDS}, not ${capacity}`)
-    }
+    checkCapacity(capacity)
     this.free = new Uint16Array(capacity)
     for (let i = 0; i < capacity; i++) this.free[i] = capacity - 1 - i
     this.top = capacity
