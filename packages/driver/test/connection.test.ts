@@ -6,7 +6,7 @@ import * as Fiber from "effect/Fiber"
 import type * as net from "node:net"
 import { connect, Connection, open, request } from "../src/internal/connection.js"
 import type { ConnectionFailure, ConnectionOptions } from "../src/internal/connection.js"
-import { FakeServer } from "./connectionFakeServer.js"
+import { failed, FakeServer } from "./connectionFakeServer.js"
 import type { FakeServerOptions, ServerConnection } from "./connectionFakeServer.js"
 
 const servers: Array<FakeServer> = []
@@ -52,15 +52,6 @@ const queryText = (req: Request.Request<unknown>): string => (req._tag === "Quer
 /** Echoes each query's text back as a SET_KEYSPACE result, so a response names its request. */
 const echo = (req: Request.Request<Request.RawValue>, stream: number, conn: ServerConnection) =>
   conn.reply(stream, { _tag: "SetKeyspace", keyspace: queryText(req) })
-
-const failed = async (p: Promise<unknown>): Promise<ConnectionFailure> => {
-  try {
-    await p
-  } catch (e) {
-    return e as ConnectionFailure
-  }
-  throw new Error("expected a failure")
-}
 
 const open4 = openPinned
 

@@ -7,6 +7,7 @@ import { Compression, Frame, Request, Response, Segment } from "@effect-cql/prot
 import * as Either from "effect/Either"
 import * as net from "node:net"
 import { ByteWriter } from "../src/internal/byteWriter.js"
+import type { ConnectionFailure } from "../src/internal/connection.js"
 
 export interface FakeServerOptions {
   /** Versions accepted; an envelope of another version gets a protocol error (in the highest one) and a close. */
@@ -196,4 +197,14 @@ export class FakeServer {
     for (const c of this.connections) c.socket.destroy()
     await new Promise<void>((resolve) => this.server.close(() => resolve()))
   }
+}
+
+/** The rejection of `p`, which must reject (with a ConnectionFailure, in these tests). */
+export const failed = async (p: Promise<unknown>): Promise<ConnectionFailure> => {
+  try {
+    await p
+  } catch (e) {
+    return e as ConnectionFailure
+  }
+  throw new Error("expected a failure")
 }

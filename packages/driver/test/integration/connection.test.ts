@@ -8,7 +8,8 @@ import { readFile } from "node:fs/promises"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type Cluster, startCluster } from "../../../../scripts/harness.js"
 import { connect } from "../../src/internal/connection.js"
-import type { Connection, ConnectionFailure, ConnectionOptions, SendOptions } from "../../src/internal/connection.js"
+import type { Connection, ConnectionOptions, SendOptions } from "../../src/internal/connection.js"
+import { failed } from "../connectionFakeServer.js"
 
 const variants = [
   { version: 5, compression: "none" },
@@ -30,15 +31,6 @@ const call = (c: Connection, req: Request.Request, opts: SendOptions = {}): Prom
 const rowsOf = (res: Response.Response): ReadonlyArray<Record<string, unknown>> => {
   if (res._tag !== "Rows") throw new Error(`expected Rows, got ${JSON.stringify(res)}`)
   return res.rows
-}
-
-const failed = async (p: Promise<unknown>): Promise<ConnectionFailure> => {
-  try {
-    await p
-  } catch (e) {
-    return e as ConnectionFailure
-  }
-  throw new Error("expected a failure")
 }
 
 const opened: Array<Connection> = []
