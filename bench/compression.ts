@@ -294,3 +294,48 @@ for (const c of candidates) {
     `| ${c.name}${broken} | ${c.kind} | ${c.algorithm} | ${comp.join(" / ")} | ${decomp.join(" / ")} | ${ratio} | ${facts.size} | ${facts.scripts} |`
   )
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// CRC32 (every v5 segment payload) and framing throughput, from the compiled package as above.
+
+type CrcModule = typeof import("../packages/protocol/src/internal/crc.js")
+type FrameModule = typeof import("../packages/protocol/src/Frame.js")
+type SegmentModule = typeof import("../packages/protocol/src/Segment.js")
+const crc = loadOwn<CrcModule>("internal/crc.js")
+const frame = loadOwn<FrameModule>("Frame.js")
+const segment = loadOwn<SegmentModule>("Segment.js")
+if (crc !== null && frame !== null && segment !== null) {
+  console.log(`\nzlib.crc32 on this Node: ${crc.nativeCrc32 === undefined ? "missing (JavaScript fallback in use)" : "present (in use)"}`)
+  console.log("| CRC32 | MB/s (1K / 16K / 128K) |\n|---|---|")
+  const crcRows: Array<[string, ((b: Uint8Array, c?: number) => number) | undefined]> = [
+    ["zlib.crc32", crc.nativeCrc32],
+    ["JavaScript slicing-by-8", crc.crc32Js]
+  ]
+  for (const [name, f] of crcRows) {
+    if (f !== undefined) console.log(`| ${name} | ${bodies.map((b) => throughput(b.length, () => f(b, 0)).toFixed(0)).join(" / ")} |`)
+  }
+
+  const envelopes = (count: number, bodySize: number) =>
+    Array.from({ length: count }, (_, i) =>
+      Either.getOrThrow(frame.encodeEnvelope({ version: 0x85, flags: 0, stream: i, opcode: 8, body: rowsBody(bodySize) }))
+    )
+  const drain = (d: { push(b: Buffer): void; next(): unknown }, bytes: Buffer) => {
+    d.push(bytes)
+    while (d.next() !== undefined);
+  }
+  console.log("\n| framing | envelopes | MB/s | envelopes/s |\n|---|---|---|---|")
+  for (const [count, size] of [[1000, 100], [8, 16 * 1024]] as const) {
+    const envs = envelopes(count, size)
+    const plain = Buffer.concat(envs)
+    const rate = (name: string, f: () => void) => {
+      const mbs = throughput(plain.length, f)
+      console.log(`| ${name} | ${count} x ${size} B | ${mbs.toFixed(0)} | ${((mbs * 1e6 * count) / plain.length).toFixed(0)} |`)
+    }
+    rate("EnvelopeDecoder", () => drain(new frame.EnvelopeDecoder(), plain))
+    for (const format of ["uncompressed", "lz4"] as const) {
+      const framed = segment.encodeEnvelopes(envs, format)
+      rate(`encodeEnvelopes ${format}`, () => segment.encodeEnvelopes(envs, format))
+      rate(`SegmentDecoder ${format}`, () => drain(new segment.SegmentDecoder(format), framed))
+    }
+  }
+}

@@ -99,7 +99,7 @@ export const encodeSegment = (payload: Uint8Array, format: Format, selfContained
 /**
  * Frames whole envelopes as segments, in order, ready for one socket write: consecutive envelopes share
  * self-contained segments up to `MAX_PAYLOAD_LENGTH`; an envelope larger than that is cut over non-self-contained
- * segments of its own. Cannot fail.
+ * segments of its own. An input may hold several whole envelopes back to back if it fits one segment. Cannot fail.
  */
 export const encodeEnvelopes = (envelopes: ReadonlyArray<Uint8Array>, format: Format): Buffer => {
   const segments: Array<Buffer> = []
@@ -287,7 +287,9 @@ export class Inbound {
 
 /**
  * The sending half: `encode` turns whole envelopes (from `Frame.beginEnvelope`/`endEnvelope`) into the bytes
- * of one socket write, always in a new Buffer (the inputs may be views of a reused writer).
+ * of one socket write, always in a new Buffer (the inputs may be views of a reused writer). With segments, an
+ * input may also be several whole envelopes back to back (a run from a coalescing write buffer); with v4 body
+ * compression each input must be exactly one envelope.
  */
 export class Outbound {
   private compressor: Compression.Compressor | undefined

@@ -204,7 +204,7 @@ describe("SegmentDecoder errors", () => {
 
   it("rejects a corrupted header (CRC24)", () => {
     const bad = Buffer.from(good)
-    bad[0] ^= 0x01
+    bad[0] = bad[0]! ^ 0x01
     const d = new Segment.SegmentDecoder("uncompressed")
     d.push(bad)
     expectLeft(d.next(), /header CRC24 mismatch/)
@@ -212,7 +212,7 @@ describe("SegmentDecoder errors", () => {
 
   it("rejects a corrupted payload (CRC32) and stays failed", () => {
     const bad = Buffer.from(good)
-    bad[10] ^= 0x80
+    bad[10] = bad[10]! ^ 0x80
     const d = new Segment.SegmentDecoder("uncompressed")
     d.push(bad)
     expectLeft(d.next(), /payload CRC32 mismatch/)
