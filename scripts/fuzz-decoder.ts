@@ -61,12 +61,15 @@ class Rng {
   }
 }
 
-const inputSeed = (seed: number, index: number): number => {
-  let h = (seed ^ 0x9e3779b9) >>> 0
-  h = Math.imul(h ^ index, 0x85ebca6b) >>> 0
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0
-  return (h ^ (h >>> 16)) >>> 0
+/** A 32-bit finalizer (murmur3's): every input bit affects every output bit. */
+const mix = (x: number): number => {
+  x = Math.imul(x ^ (x >>> 16), 0x85ebca6b)
+  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35)
+  return (x ^ (x >>> 16)) >>> 0
 }
+
+/** The seed is mixed before the index is added, so that two seeds do not replay the same inputs in another order. */
+const inputSeed = (seed: number, index: number): number => mix((mix(seed) + Math.imul(index + 1, 0x9e3779b9)) | 0)
 
 // ---------------------------------------------------------------------------------------------------------------
 // The corpus: one valid envelope per message kind and version.
