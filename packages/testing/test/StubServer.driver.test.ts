@@ -2,7 +2,7 @@
  * The real driver Session against the stub server. Retry, speculative execution and reconnection policies do not
  * exist in the driver yet: their tests come with them.
  */
-import { Session, Statement } from "@effect-cql/driver"
+import { Metadata, Session, Statement } from "@effect-cql/driver"
 import { DataType } from "@effect-cql/protocol"
 import { describe, expect, it } from "@effect/vitest"
 import * as Context from "effect/Context"
@@ -117,6 +117,81 @@ describe("the driver Session against the stub", () => {
       const unmatched = yield* Effect.flip(s.execute("SELECT e FROM t"))
       expect(unmatched._tag).toBe("Invalid")
       expect(unmatched.message).toContain(`no rule matches "SELECT e FROM t"`)
+    }))
+
+  it.scopedLive("a full metadata refresh from the stub's system tables: hosts, tokens, schema", () =>
+    Effect.gen(function* () {
+      const server = yield* StubServer.make({
+        firstAddress: "127.0.1.28",
+        port: 0,
+        nodes: [{ dataCenter: "dc1" }, { dataCenter: "dc1" }, { dataCenter: "dc2", rack: "r9" }],
+        numTokens: 4,
+        keyspaces: [
+          {
+            name: "shop",
+            replication: { class: "org.apache.cassandra.locator.NetworkTopologyStrategy", dc1: "2", dc2: "1" },
+            types: [{ name: "money", fields: { units: DataType.native.bigint, currency: DataType.native.ascii } }],
+            tables: [
+              {
+                name: "orders",
+                columns: {
+                  customer: DataType.native.uuid,
+                  placed: DataType.native.timestamp,
+                  region: DataType.native.varchar,
+                  total: { kind: "udt", keyspace: "shop", name: "money", fields: [{ name: "units", type: DataType.native.bigint }, { name: "currency", type: DataType.native.ascii }] },
+                  tags: { kind: "set", element: DataType.native.varchar }
+                },
+                partitionKey: ["customer"],
+                clustering: [{ name: "placed", order: "DESC" }],
+                staticColumns: ["region"]
+              }
+            ]
+          }
+        ]
+      })
+      const s = yield* session(server, { contactPoints: [server.contactPoints[0]!] })
+      const rows = (q: string) => Effect.map(s.execute(q), (rs) => rs.rows)
+      const schema = (t: string) => rows(`SELECT * FROM system_schema.${t}`)
+      const local = yield* rows("SELECT * FROM system.local WHERE key = 'local'")
+      const md = Metadata.fromRows({
+        local: local[0],
+        peers: yield* rows("SELECT * FROM system.peers_v2"),
+        connectedAddress: server.nodes[0]!.address,
+        schema: {
+          keyspaces: yield* schema("keyspaces"),
+          tables: yield* schema("tables"),
+          columns: yield* schema("columns"),
+          types: yield* schema("types"),
+          droppedColumns: yield* schema("dropped_columns"),
+          indexes: yield* schema("indexes"),
+          views: yield* schema("views"),
+          functions: yield* schema("functions"),
+          aggregates: yield* schema("aggregates"),
+          triggers: yield* schema("triggers")
+        }
+      })
+      expect(md.warnings).toEqual([])
+      const hosts = [...md.value.hosts.values()]
+      expect(hosts.map((h) => [h.endpoint, h.datacenter, h.rack, h.tokens.length]).sort()).toEqual(
+        server.nodes.map((n) => [n.contactPoint, n.dataCenter, n.rack, 4]).sort()
+      )
+      expect(md.value.clusterName).toBe("stub")
+      const orders = Metadata.table(md.value, "shop", "orders")!
+      expect(orders.partitionKey.map((c) => c.name)).toEqual(["customer"])
+      expect(orders.clusteringKey.map((c) => c.name)).toEqual(["placed"])
+      expect(orders.columns.map((c) => [c.name, c.kind, DataType.toCql(c.type)])).toEqual([
+        ["customer", "partition_key", "uuid"],
+        ["placed", "clustering", "timestamp"],
+        ["region", "static", "text"],
+        ["tags", "regular", "set<text>"],
+        ["total", "regular", "shop.money"]
+      ])
+      expect([...Metadata.keyspace(md.value, "shop")!.userTypes.keys()]).toEqual(["money"])
+      // The ring: 12 evenly spaced tokens; NTS {dc1: 2, dc2: 1} places 3 replicas, one of them in dc2.
+      const tokenMap = md.value.tokenMap!
+      expect(tokenMap.size).toBe(12)
+      const replicas = tokenMap.replicasOfKey("shop", Buffer.from("any key"))
+      expect(replicas.map((h) => h.datacenter).sort()).toEqual(["dc1", "dc1", "dc2"])
     }))
 
   it.scopedLive("a node that lost its prepared statements: the Session re-prepares and retries, unseen", () =>
