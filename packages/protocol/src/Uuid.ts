@@ -17,8 +17,11 @@ const hex32 = (w: number): string =>
 
 const hex16 = (w: number): string => hexByte[(w >>> 8) & 0xff]! + hexByte[w & 0xff]!
 
+/** Where the text form is cached: a non-enumerable symbol, so that structural comparisons see only the bits. */
+const textKey = Symbol("text")
+
 export class Uuid implements Equal.Equal {
-  private text: string | undefined = undefined
+  declare private [textKey]?: string
 
   /** The four 32-bit words, most significant first, each in 0..2^32-1. */
   constructor(
@@ -35,10 +38,11 @@ export class Uuid implements Equal.Equal {
 
   /** Canonical lower-case form `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`. */
   toString(): string {
-    if (this.text === undefined) {
-      this.text = `${hex32(this.w0)}-${hex16(this.w1 >>> 16)}-${hex16(this.w1)}-${hex16(this.w2 >>> 16)}-${hex16(this.w2)}${hex32(this.w3)}`
-    }
-    return this.text
+    const cached = this[textKey]
+    if (cached !== undefined) return cached
+    const text = `${hex32(this.w0)}-${hex16(this.w1 >>> 16)}-${hex16(this.w1)}-${hex16(this.w2 >>> 16)}-${hex16(this.w2)}${hex32(this.w3)}`
+    Object.defineProperty(this, textKey, { value: text })
+    return text
   }
 
   toJSON(): string {

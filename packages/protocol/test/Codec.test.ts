@@ -61,11 +61,7 @@ const address: DataType = {
   kind: "udt",
   keyspace: "ks",
   name: "address",
-  fields: [
-    { name: "street", type: native.varchar },
-    { name: "zip", type: native.int },
-    { name: "tags", type: set(native.varchar) }
-  ]
+  fields: [native.varchar, native.int, set(native.varchar)].map((type, i) => ({ name: ["street", "zip", "tags"][i]!, type }))
 }
 
 describe("Codec round trips (property)", () => {
