@@ -141,6 +141,9 @@ describe("StubServer", () => {
         const res = await c.request(query("SELECT a, b FROM typed"))
         expect(res._tag === "Rows" && res.columns.map((col) => col.type.kind)).toEqual(["int", "bigint"])
         expect(rowsOf(res)).toEqual([{ a: 1, b: 2n }])
+        // Rows that do not fit their columns come back as a Server_error saying why.
+        await run(s.addRules({ query: "SELECT a FROM wrong", rows: [{ a: "not an int" }], columns: { a: DataType.native.int } }))
+        expect(errorOf(await c.request(query("SELECT a FROM wrong")))).toMatchObject({ kind: "ServerError", message: expect.stringContaining("stub could not encode its Rows answer") })
         c.close()
       }))
 
@@ -476,16 +479,18 @@ describe("StubServer", () => {
       }))
   })
 
-  it.scopedLive("as a layer: Effect code drives it and reads each node's log", () =>
-    Effect.gen(function* () {
-      const server = yield* StubServer.make({ firstAddress: "127.0.1.111", port: 0, nodes: 2, rules: [{ query: "SELECT 1", rows: [] }] })
-      const c = yield* Effect.promise(() => connected(server.nodes[1]!.address, server.nodes[1]!.port, 5))
-      yield* Effect.promise(() => c.request(query("SELECT 1")))
-      const log = yield* server.nodes[1]!.requests
-      expect(log.map((r) => r.request._tag)).toEqual(["Options", "Startup", "Query"])
-      expect(log[2]).toMatchObject({ node: 2, connection: 1, version: 5, query: "SELECT 1" })
-      expect(yield* server.nodes[0]!.requests).toEqual([])
-      expect((yield* server.requests).length).toBe(3)
-      c.close()
-    }))
+  it.layer(StubServer.layer({ firstAddress: "127.0.1.111", port: 0, nodes: 2, rules: [{ query: "SELECT 1", rows: [] }] }))("as a layer", (it) => {
+    it.effect("Effect code drives it and reads each node's log", () =>
+      Effect.gen(function* () {
+        const server = yield* StubServer.StubServer
+        const c = yield* Effect.promise(() => connected(server.nodes[1]!.address, server.nodes[1]!.port, 5))
+        yield* Effect.promise(() => c.request(query("SELECT 1")))
+        const log = yield* server.nodes[1]!.requests
+        expect(log.map((r) => r.request._tag)).toEqual(["Options", "Startup", "Query"])
+        expect(log[2]).toMatchObject({ node: 2, connection: 1, version: 5, query: "SELECT 1" })
+        expect(yield* server.nodes[0]!.requests).toEqual([])
+        expect((yield* server.requests).length).toBe(3)
+        c.close()
+      }))
+  })
 })
