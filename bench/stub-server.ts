@@ -7,7 +7,8 @@
  * a few connections, each with `in-flight` EXECUTEs outstanding at all times, pre-encoded once per stream id (and,
  * in v5, pre-framed in their own segment), re-sent as soon as their answer arrives. The client only reads headers.
  * Printed: answers per second, and the stub thread's event-loop utilisation (near 100%: the stub is the limit).
- * A figure, not a test: nothing here asserts.
+ * A figure, not a test: nothing here asserts. The packages resolve through node_modules to their builds: run
+ * `npm run build` first so that they match the sources.
  */
 import { DataType, Frame, Request, Response, Segment } from "@effect-cql/protocol"
 import * as Effect from "effect/Effect"

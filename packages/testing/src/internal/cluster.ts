@@ -466,7 +466,3 @@ export const virtualTables = (spec: ClusterSpec, nodes: ReadonlyArray<NodeInfo>)
 /** The keyspaces a `USE` may switch to. */
 export const keyspaceNames = (spec: ClusterSpec): ReadonlySet<string> =>
   new Set([...systemKeyspaces, ...spec.keyspaces].map((k) => k.name))
-
-/** The columns of an emulated user table, by "keyspace.table". */
-export const userTableColumns = (spec: ClusterSpec): ReadonlyMap<string, ReadonlyArray<Column>> =>
-  new Map(spec.keyspaces.flatMap((ks) => (ks.tables ?? []).map((t) => [`${ks.name}.${t.name}`, Object.entries(t.columns)] as const)))

@@ -123,7 +123,7 @@ export class StubConnection {
   private onEnvelope(env: Frame.Envelope): void {
     if (this.version === undefined) {
       const v = env.version
-      if (v !== 4 && v !== 5 || !this.host.protocolVersions.includes(v)) return this.refuseVersion(env)
+      if ((v !== 4 && v !== 5) || !this.host.protocolVersions.includes(v)) return this.refuseVersion(env)
       this.version = v
     } else if (env.version !== this.version) {
       return this.respond({ _tag: "Error", error: protocolError(`envelope of version ${env.version} on a v${this.version} connection`) }, env.stream)

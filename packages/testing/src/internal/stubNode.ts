@@ -13,7 +13,7 @@ import { inspect } from "node:util"
 import type { Rule, Statement as RuleKind } from "../StubServer.js"
 import { ByteWriter } from "./byteWriter.js"
 import type { ClusterSpec, NodeInfo, TableSpec, VirtualTable } from "./cluster.js"
-import { keyspaceNames, userTableColumns } from "./cluster.js"
+import { keyspaceNames } from "./cluster.js"
 import type { Target, Token } from "./cqlText.js"
 import { markerBindings, parseSelect, parseUse, targetOf, tokenize } from "./cqlText.js"
 import { describeMatcher, matchesQuery, RuleBook } from "./match.js"
@@ -56,7 +56,6 @@ interface Prepared {
   readonly keyspace: string | undefined
   readonly bind: ReadonlyArray<Rows.ColumnSpec>
   readonly result: ReadonlyArray<Rows.ColumnSpec>
-  readonly resultMetadataId: Buffer
   /** Static answers, by `version * 2 + skipMetadata`, valid while the rule books are unchanged. */
   canned: { readonly rulesVersion: string; readonly bytes: Map<number, Buffer> } | undefined
 }
@@ -133,7 +132,6 @@ export class StubNode implements ConnectionHost {
   readonly requests: Array<LoggedRequest> = []
   readonly connections = new Set<StubConnection>()
   private readonly prepared = new Map<string, Prepared>()
-  private readonly userTables: ReadonlyMap<string, ReadonlyArray<readonly [string, Type]>>
   private readonly tableSpecs: ReadonlyMap<string, TableSpec>
   private readonly keyspaces: ReadonlySet<string>
   private listener: net.Server | undefined
@@ -143,7 +141,6 @@ export class StubNode implements ConnectionHost {
     readonly info: NodeInfo,
     private readonly shared: Shared
   ) {
-    this.userTables = userTableColumns(shared.spec)
     this.tableSpecs = new Map(shared.spec.keyspaces.flatMap((ks) => (ks.tables ?? []).map((t) => [`${ks.name}.${t.name}`, t] as const)))
     this.keyspaces = keyspaceNames(shared.spec)
   }
@@ -159,10 +156,6 @@ export class StubNode implements ConnectionHost {
   }
   get logging() {
     return this.shared.logging
-  }
-
-  get accepting(): boolean {
-    return this.listener !== undefined
   }
 
   /** Listens on the node's address and port (an ephemeral port the first time when the port is 0). */
@@ -313,7 +306,8 @@ export class StubNode implements ConnectionHost {
   private tableColumns(target: Target | undefined, keyspace: string | undefined): ReadonlyArray<readonly [string, Type]> | undefined {
     if (target === undefined) return undefined
     const key = `${target.keyspace ?? keyspace}.${target.table}`
-    return this.shared.tables.get(key)?.columns ?? this.userTables.get(key)
+    const emulated = this.tableSpecs.get(key)
+    return this.shared.tables.get(key)?.columns ?? (emulated === undefined ? undefined : Object.entries(emulated.columns))
   }
 
   private spec(name: string, type: Type, target: Target | undefined, keyspace: string | undefined): Rows.ColumnSpec {
@@ -380,7 +374,7 @@ export class StubNode implements ConnectionHost {
     // Cassandra's id is the MD5 of keyspace and query; the result metadata id digests the result columns.
     const id = md5(`${keyspace ?? ""}${req.query}`)
     const resultMetadataId = md5(result.map((c) => `${c.name}:${DataType.toCql(c.type)}`).join(","))
-    this.prepared.set(hex(id), { query: req.query, tokens, keyspace, bind, result, resultMetadataId, canned: undefined })
+    this.prepared.set(hex(id), { query: req.query, tokens, keyspace, bind, result, canned: undefined })
     const prepared: Response.Prepared = {
       _tag: "Prepared",
       id,
