@@ -75,6 +75,16 @@ describe("the driver Session against the stub", () => {
       expect((yield* s.execute("SELECT rpc_address, rpc_port FROM system.local")).rows).toEqual([{ rpc_address: "127.0.1.31", rpc_port: 9042 }])
     }))
 
+  it.scopedLive("a node that refuses v5: the Session falls back to v4", () =>
+    Effect.gen(function* () {
+      const server = yield* StubServer.make({ firstAddress: "127.0.1.29", port: 0, protocolVersions: [4] })
+      const s = yield* session(server)
+      expect(s.protocolVersion).toBe(4)
+      expect((yield* s.execute("SELECT native_protocol_version FROM system.local")).rows).toEqual([{ native_protocol_version: "4" }])
+      const startups = (yield* server.nodes[0]!.requests).filter((r) => r.request._tag === "Options" || r.request._tag === "Startup")
+      expect(startups.map((r) => `v${r.version} ${r.request._tag}`)).toEqual(["v4 Options", "v4 Startup"])
+    }))
+
   it.scopedLive("typed statements, paging streams and batches", () =>
     Effect.gen(function* () {
       const server = yield* StubServer.make(stubOptions("127.0.1.22"))
