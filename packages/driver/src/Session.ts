@@ -20,8 +20,6 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import type { ParseError } from "effect/ParseResult"
-import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type * as tls from "node:tls"
 import * as CqlError from "./CqlError.js"
@@ -363,24 +361,17 @@ export const make = (config: SessionConfig) =>
 
     /** Rows through the registered UDT Schemas and the statement's row Schema; warnings logged. Plain TS unless warned. */
     const finish = <A>(statement: Statement.Statement<A>, raw: ResultSet<Rows.Row>): Effect.Effect<ResultSet<A>, RequestError> => {
-      let rs = raw as ResultSet<unknown>
+      let rs = raw
       if (raw.rows.length > 0) {
         const mapped = UdtMapping.decodeRows(registry, raw.columns, raw.rows)
         if (Either.isLeft(mapped)) {
           return Effect.fail(new CqlError.SchemaMismatch({ message: `a UDT value of "${statement.query}" does not match its registered Schema`, cause: mapped.left }))
         }
         if (mapped.right !== raw.rows) rs = { ...raw, rows: mapped.right }
-        if (statement.rowSchema !== undefined) {
-          const decoded = rowsDecoder(statement.rowSchema)(rs.rows)
-          if (Either.isLeft(decoded)) {
-            return Effect.fail(new CqlError.SchemaMismatch({ message: `rows of "${statement.query}" do not match the row Schema`, cause: decoded.left }))
-          }
-          rs = { ...rs, rows: decoded.right }
-        }
-      } else if (statement.rowSchema !== undefined) {
-        rs = { ...raw, rows: [] }
       }
-      const out = rs as ResultSet<A>
+      const decoded = Statement.decodeRows(statement, rs.rows)
+      if (Either.isLeft(decoded)) return Effect.fail(decoded.left)
+      const out: ResultSet<A> = decoded.right === (rs.rows as ReadonlyArray<unknown>) ? (rs as ResultSet<any>) : { ...rs, rows: decoded.right }
       return out.warnings.length === 0
         ? Effect.succeed(out)
         : Effect.as(Effect.logWarning(`Cassandra warned about "${statement.query}": ${out.warnings.join("; ")}`), out)
@@ -438,20 +429,12 @@ export const make = (config: SessionConfig) =>
       return cached !== undefined ? execute(cached, true) : Effect.flatMap(prepareOn(conn, query, keyspace), (p) => execute(p, true))
     }
 
-    const encodeParams = <A>(statement: Statement.Statement<A>): Either.Either<Statement.Params | undefined, CqlError.SchemaMismatch> =>
-      Statement.isTyped(statement)
-        ? Either.mapLeft(
-            paramsEncoder(statement.paramsSchema)(statement.rawParams),
-            (cause) => new CqlError.SchemaMismatch({ message: `parameters of "${statement.query}" do not match their Schema`, cause })
-          )
-        : Either.right(statement.params)
-
     const toStatement = <A>(q: string | Statement.Statement<A>, params?: Statement.Params, options?: Statement.QueryOptions): Statement.Statement<A> =>
       typeof q === "string" ? ({ query: q, params, options } as Statement.Statement<A>) : q
 
     const runStatement = <A>(statement: Statement.Statement<A>, extra?: Statement.QueryOptions): Effect.Effect<ResultSet<A>, RequestError> =>
       withConnection((conn) => {
-        const params = encodeParams(statement)
+        const params = Statement.encodeParams(statement)
         if (Either.isLeft(params)) return Effect.fail(params.left)
         const options = extra === undefined ? statement.options : { ...statement.options, ...extra }
         return runOnce(conn, statement, params.right, options).pipe(span("execute", statement.query, conn, options?.keyspace))
@@ -476,7 +459,7 @@ export const make = (config: SessionConfig) =>
           const children: Array<Request.BatchStatement> = []
           for (const s of statements) {
             const st = typeof s === "string" ? { query: s } : s
-            const params = encodeParams(st)
+            const params = Statement.encodeParams(st)
             if (Either.isLeft(params)) return yield* params.left
             const values = params.right === undefined ? [] : params.right
             if (Array.isArray(values) && values.length === 0) {
@@ -537,26 +520,6 @@ type SendOptions = Parameters<Connection["send"]>[1]
 
 /** The statement `finish` reports a batch as (for warnings). */
 const batchStatement: Statement.Statement<Rows.Row> = { query: "BATCH" }
-
-// Schema codecs are built once per Schema: building them per request would dominate the row path.
-const rowDecoders = new WeakMap<Schema.Schema<any, any>, (rows: unknown) => Either.Either<ReadonlyArray<any>, ParseError>>()
-const rowsDecoder = <A>(schema: Schema.Schema<A, any>): ((rows: unknown) => Either.Either<ReadonlyArray<A>, ParseError>) => {
-  let d = rowDecoders.get(schema)
-  if (d === undefined) {
-    d = Schema.decodeUnknownEither(Schema.Array(schema))
-    rowDecoders.set(schema, d)
-  }
-  return d
-}
-const paramEncoders = new WeakMap<Schema.Schema<any, any>, (params: unknown) => Either.Either<any, ParseError>>()
-const paramsEncoder = <P, I>(schema: Schema.Schema<P, I>): ((params: P) => Either.Either<I, ParseError>) => {
-  let e = paramEncoders.get(schema)
-  if (e === undefined) {
-    e = Schema.encodeUnknownEither(schema)
-    paramEncoders.set(schema, e)
-  }
-  return e
-}
 
 const formatUuid = (b: Buffer) => {
   const h = b.toString("hex")

@@ -5,7 +5,10 @@
  */
 import type { Consistency, Rows } from "@effect-cql/protocol"
 import type * as Duration from "effect/Duration"
-import type * as Schema from "effect/Schema"
+import * as Either from "effect/Either"
+import type { ParseError } from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import { SchemaMismatch } from "./CqlError.js"
 
 export interface QueryOptions {
   readonly consistency?: Consistency.Consistency
@@ -80,4 +83,37 @@ export type BatchType = "LOGGED" | "UNLOGGED" | "COUNTER"
 export interface BatchOptions extends Omit<QueryOptions, "pageSize" | "pagingState" | "prepare"> {
   /** Default LOGGED. */
   readonly type?: BatchType
+}
+
+// Schema codecs are built once per Schema: building them per request would dominate the row path.
+const rowDecoders = new WeakMap<Schema.Schema<any, any>, (rows: unknown) => Either.Either<ReadonlyArray<any>, ParseError>>()
+const paramEncoders = new WeakMap<Schema.Schema<any, any>, (params: unknown) => Either.Either<any, ParseError>>()
+
+/** The parameters to bind: a typed statement's, encoded by its Schema; otherwise the statement's own. */
+export const encodeParams = <A>(statement: Statement<A>): Either.Either<Params | undefined, SchemaMismatch> => {
+  if (!isTyped(statement)) return Either.right(statement.params)
+  let encode = paramEncoders.get(statement.paramsSchema)
+  if (encode === undefined) {
+    encode = Schema.encodeUnknownEither(statement.paramsSchema)
+    paramEncoders.set(statement.paramsSchema, encode)
+  }
+  return Either.mapLeft(
+    encode(statement.rawParams),
+    (cause) => new SchemaMismatch({ message: `parameters of "${statement.query}" do not match their Schema`, cause })
+  )
+}
+
+/** Rows as the statement's row Schema decodes them (unchanged without one). */
+export const decodeRows = <A>(statement: Statement<A>, rows: ReadonlyArray<Rows.Row>): Either.Either<ReadonlyArray<A>, SchemaMismatch> => {
+  const schema = statement.rowSchema
+  if (schema === undefined) return Either.right(rows as ReadonlyArray<unknown> as ReadonlyArray<A>)
+  let decode = rowDecoders.get(schema)
+  if (decode === undefined) {
+    decode = Schema.decodeUnknownEither(Schema.Array(schema))
+    rowDecoders.set(schema, decode)
+  }
+  return Either.mapLeft(
+    decode(rows),
+    (cause) => new SchemaMismatch({ message: `rows of "${statement.query}" do not match the row Schema`, cause })
+  )
 }

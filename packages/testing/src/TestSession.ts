@@ -21,7 +21,6 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { createHash } from "node:crypto"
 import { inspect, isDeepStrictEqual } from "node:util"
@@ -133,23 +132,12 @@ export const make = (options: Options = {}): Effect.Effect<{ readonly session: S
       })
     }
 
+    // The live Session's own steps: the same Schema encoding of parameters and decoding of rows.
     const encodeParams = <A>(statement: Statement.Statement<A>): Effect.Effect<Params, CqlError.SchemaMismatch> =>
-      Statement.isTyped(statement)
-        ? Schema.encode(statement.paramsSchema)(statement.rawParams).pipe(
-            Effect.mapError(
-              (cause) => new CqlError.SchemaMismatch({ message: `parameters of "${statement.query}" do not match their Schema`, cause })
-            )
-          )
-        : Effect.succeed(statement.params)
+      Statement.encodeParams(statement)
 
-    const decodeRows = <A>(statement: Statement.Statement<A>, rs: ResultSet.ResultSet): Effect.Effect<ResultSet.ResultSet<A>, CqlError.SchemaMismatch> => {
-      const schema = statement.rowSchema
-      if (schema === undefined) return Effect.succeed(rs as unknown as ResultSet.ResultSet<A>)
-      return Schema.decodeUnknown(Schema.Array(schema))(rs.rows).pipe(
-        Effect.map((rows): ResultSet.ResultSet<A> => ({ ...rs, rows })),
-        Effect.mapError((cause) => new CqlError.SchemaMismatch({ message: `rows of "${statement.query}" do not match the row Schema`, cause }))
-      )
-    }
+    const decodeRows = <A>(statement: Statement.Statement<A>, rs: ResultSet.ResultSet): Effect.Effect<ResultSet.ResultSet<A>, CqlError.SchemaMismatch> =>
+      Effect.map(Statement.decodeRows(statement, rs.rows), (rows): ResultSet.ResultSet<A> => ({ ...rs, rows }))
 
     const resultSet = (rule: Rule, rows: ReadonlyArray<Rows.Row>, pagingState: Buffer | undefined): ResultSet.ResultSet => {
       const applied = rows[0]?.["[applied]"]

@@ -6,7 +6,7 @@ import { Compression, Frame, Request, Response, Segment } from "@effect-cql/prot
 import type { Event, ProtocolError, Rows } from "@effect-cql/protocol"
 import * as Either from "effect/Either"
 import * as net from "node:net"
-import { ByteWriter } from "../src/internal/byteWriter.js"
+import { ByteWriter } from "@effect-cql/protocol"
 
 export interface HandshakeOptions {
   readonly compression?: "lz4" | "snappy"
