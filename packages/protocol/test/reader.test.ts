@@ -61,3 +61,20 @@ describe("ByteReader / ByteWriter", () => {
     expect(() => list.stringList()).toThrow(/exceeds/)
   })
 })
+
+describe("ByteReader maps", () => {
+  it("keeps a \"__proto__\" key from a peer as a plain key", () => {
+    const w = new ByteWriter()
+    w.stringMap({ ["__proto__"]: "x" } as Record<string, string>)
+    w.short(1)
+    w.string("__proto__")
+    w.stringList(["a"])
+    const r = new ByteReader(w.finish())
+    const map = r.stringMap()
+    expect(Object.getPrototypeOf(map)).toBeNull()
+    const multi = r.stringMultimap()
+    expect(Object.getPrototypeOf(multi)).toBeNull()
+    expect(Object.keys(multi)).toEqual(["__proto__"])
+    expect(multi["__proto__"]).toEqual(["a"])
+  })
+})

@@ -123,10 +123,12 @@ export class ByteReader {
     return out
   }
 
+  // Maps are prototype-less objects: a peer's "__proto__" key is then a plain key, not a prototype swap.
+
   /** [string map] */
   stringMap(): Record<string, string> {
     const n = this.count(this.short(), 4, "[string map]")
-    const out: Record<string, string> = {}
+    const out: Record<string, string> = Object.create(null)
     for (let i = 0; i < n; i++) {
       const k = this.string()
       out[k] = this.string()
@@ -137,7 +139,7 @@ export class ByteReader {
   /** [string multimap] */
   stringMultimap(): Record<string, Array<string>> {
     const n = this.count(this.short(), 4, "[string multimap]")
-    const out: Record<string, Array<string>> = {}
+    const out: Record<string, Array<string>> = Object.create(null)
     for (let i = 0; i < n; i++) {
       const k = this.string()
       out[k] = this.stringList()
@@ -148,7 +150,7 @@ export class ByteReader {
   /** [bytes map] */
   bytesMap(): Record<string, Buffer | null> {
     const n = this.count(this.short(), 6, "[bytes map]")
-    const out: Record<string, Buffer | null> = {}
+    const out: Record<string, Buffer | null> = Object.create(null)
     for (let i = 0; i < n; i++) {
       const k = this.string()
       out[k] = this.bytes()
