@@ -3,14 +3,11 @@
 // Node's own loader (vite-node's per-module transform would slow the hot code) and need no `npm run build`.
 // npm packages stay external and load from node_modules as in an application.
 import * as esbuild from "esbuild"
-import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 
 const bench = path.dirname(fileURLToPath(import.meta.url))
-const entries = ["run", "runners/raw", "runners/datastax", "runners/effect-cql"]
-// The stub target's launcher (the stub "null server" of packages/testing), when it is there.
-if (fs.existsSync(path.join(bench, "stub-server.ts"))) entries.push("stub-server")
+const entries = ["run", "stub-target", "runners/raw", "runners/datastax", "runners/effect-cql"]
 
 await esbuild.build({
   entryPoints: entries.map((e) => ({ in: path.join(bench, `${e}.ts`), out: e })),

@@ -58,14 +58,10 @@ const ensureVenv = (): string => {
   return probe.stdout.trim()
 }
 
-/**
- * Starts bench/stub-server.ts (bundled by bench/build.mjs) when the stub target does not answer yet; it must listen
- * on the stub target's address and run until SIGTERM. Resolves with the process, or undefined when there is none.
- */
-const startStub = async (t: Target): Promise<ChildProcess | undefined> => {
-  const script = path.join(benchDir, ".build/stub-server.mjs")
-  if (!fs.existsSync(script)) return undefined
-  const child = spawn(process.execPath, [script], { stdio: ["ignore", "ignore", "inherit"] })
+/** Starts bench/stub-target.ts in its own process; resolves with it once it answers (undefined if it never does). */
+const startStub = async (t: Target, rows: number): Promise<ChildProcess | undefined> => {
+  const script = path.join(benchDir, ".build/stub-target.mjs")
+  const child = spawn(process.execPath, [script, t.host, String(t.port), String(rows)], { stdio: ["ignore", "ignore", "inherit"] })
   for (let i = 0; i < 60 && child.exitCode === null; i++) {
     if (await reachable(t)) return child
     await new Promise((r) => setTimeout(r, 500))
@@ -110,7 +106,9 @@ const runProcess = (driver: DriverName, spec: RunSpec): Promise<Array<CellResult
       stderr = (stderr + d).slice(-4000)
     })
     // Each cell is bounded by its warm-up and duration; the margin covers start-up, draining and a slow server.
-    const limitMs = (spec.concurrencies.length * (spec.warmupS + spec.durationS) * 2 + 60) * 1000
+    // Streaming drains longer: at 1,024 scans in flight, 1,024 pages of `pageSize` rows are on their way.
+    const margin = spec.workload === "stream" ? 60 + (spec.concurrencies.length * spec.pageSize) / 100 : 60
+    const limitMs = (spec.concurrencies.length * (spec.warmupS + spec.durationS) * 2 + margin) * 1000
     const timer = setTimeout(() => {
       log(`${driver} ${spec.workload}: no end after ${limitMs / 1000} s, killing it`)
       child.kill("SIGKILL")
@@ -151,10 +149,10 @@ const main = async () => {
   let stub: ChildProcess | undefined
   for (const name of config.targets) {
     const t = targets[name]!
-    if (name === "stub" && !(await reachable(t))) stub = await startStub(t)
+    if (name === "stub" && !(await reachable(t))) stub = await startStub(t, config.rows)
     if (!(await reachable(t))) {
       log(`target ${name} (${t.host}:${t.port}) does not answer: skipped` +
-        (name === "cassandra" ? " (start it with `bash scripts/cassandra.sh start 1`)" : " (no bench/stub-server.ts to start it)"))
+        (name === "cassandra" ? " (start it with `bash scripts/cassandra.sh start 1`)" : ""))
       continue
     }
     if (name === "cassandra") {
@@ -232,6 +230,7 @@ const main = async () => {
     throughputChart(records, `effect-cql benchmark, ${started.toISOString().slice(0, 10)}: median throughput`)
   )
   log(`wrote bench/results/latest.{json,md,svg} (${records.length} records from ${samples.length} samples)`)
+  stub?.kill("SIGTERM")
 }
 
 main().catch((e: unknown) => {
