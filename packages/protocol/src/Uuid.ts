@@ -23,13 +23,21 @@ const textKey = Symbol("text")
 export class Uuid implements Equal.Equal {
   declare private [textKey]?: string
 
-  /** The four 32-bit words, most significant first, each in 0..2^32-1. */
-  constructor(
-    readonly w0: number,
-    readonly w1: number,
-    readonly w2: number,
-    readonly w3: number
-  ) {}
+  /**
+   * The four 32-bit words, most significant first, kept as signed 32-bit integers (`| 0` of the unsigned value):
+   * small integers live inside the object, where values up to 2^32 would each need a heap number.
+   */
+  readonly w0: number
+  readonly w1: number
+  readonly w2: number
+  readonly w3: number
+
+  constructor(w0: number, w1: number, w2: number, w3: number) {
+    this.w0 = w0 | 0
+    this.w1 = w1 | 0
+    this.w2 = w2 | 0
+    this.w3 = w3 | 0
+  }
 
   /** The RFC 4122 version nibble: 1 for a timeuuid, 4 for a random one. */
   get version(): number {
@@ -70,18 +78,18 @@ export const isUuid = (u: unknown): u is Uuid => u instanceof Uuid
 /** Reads 16 bytes at `offset` (the caller checks the bounds). */
 export const readUuid = (buf: Buffer, offset: number): Uuid =>
   new Uuid(
-    buf.readUInt32BE(offset),
-    buf.readUInt32BE(offset + 4),
-    buf.readUInt32BE(offset + 8),
-    buf.readUInt32BE(offset + 12)
+    buf.readInt32BE(offset),
+    buf.readInt32BE(offset + 4),
+    buf.readInt32BE(offset + 8),
+    buf.readInt32BE(offset + 12)
   )
 
 /** Writes 16 bytes at `offset` (the caller ensures room). */
 export const writeUuid = (buf: Buffer, offset: number, u: Uuid): void => {
-  buf.writeUInt32BE(u.w0, offset)
-  buf.writeUInt32BE(u.w1, offset + 4)
-  buf.writeUInt32BE(u.w2, offset + 8)
-  buf.writeUInt32BE(u.w3, offset + 12)
+  buf.writeInt32BE(u.w0, offset)
+  buf.writeInt32BE(u.w1, offset + 4)
+  buf.writeInt32BE(u.w2, offset + 8)
+  buf.writeInt32BE(u.w3, offset + 12)
 }
 
 export const fromBytes = (bytes: Uint8Array): Option.Option<Uuid> =>
@@ -127,10 +135,10 @@ const randomWords = (): number => {
 export const random = (): Uuid => {
   const at = randomWords()
   return new Uuid(
-    pool.readUInt32BE(at),
-    ((pool.readUInt32BE(at + 4) & 0xffff0fff) | 0x4000) >>> 0,
-    ((pool.readUInt32BE(at + 8) & 0x3fffffff) | 0x80000000) >>> 0,
-    pool.readUInt32BE(at + 12)
+    pool.readInt32BE(at),
+    (pool.readInt32BE(at + 4) & 0xffff0fff) | 0x4000,
+    (pool.readInt32BE(at + 8) & 0x3fffffff) | 0x80000000,
+    pool.readInt32BE(at + 12)
   )
 }
 
@@ -146,8 +154,8 @@ const processClockSeqAndNode = (() => {
   const b = Buffer.allocUnsafe(8)
   randomFillSync(b)
   return {
-    hi: ((b.readUInt32BE(0) & 0x3fff0000) | 0x80000000 | 0x0100) >>> 0,
-    lo: b.readUInt32BE(4)
+    hi: (b.readInt32BE(0) & 0x3fff0000) | 0x80000000 | 0x0100,
+    lo: b.readInt32BE(4)
   }
 })()
 
@@ -156,7 +164,7 @@ const fromTicks = (ticks: bigint, hi: number, lo: number): Uuid => {
   const t = Number(ticks & 0xffffffffn)
   const mid = Number((ticks >> 32n) & 0xffffn)
   const high = Number((ticks >> 48n) & 0x0fffn)
-  return new Uuid(t >>> 0, ((mid << 16) | 0x1000 | high) >>> 0, hi, lo)
+  return new Uuid(t, (mid << 16) | 0x1000 | high, hi, lo)
 }
 
 const ticksAt = (millis: number): bigint => {
@@ -206,7 +214,7 @@ export const maxTimeUuid = (at: Date | number): Uuid =>
 export const ticksOf = (u: Uuid): Option.Option<bigint> =>
   u.version !== 1
     ? Option.none()
-    : Option.some((BigInt(u.w1 & 0x0fff) << 48n) | (BigInt(u.w1 >>> 16) << 32n) | BigInt(u.w0))
+    : Option.some((BigInt(u.w1 & 0x0fff) << 48n) | (BigInt(u.w1 >>> 16) << 32n) | BigInt(u.w0 >>> 0))
 
 /** The time of a version 1 UUID, to the millisecond (`unixTimestampOf` in CQL). None for other versions. */
 export const timeOf = (u: Uuid): Option.Option<Date> =>

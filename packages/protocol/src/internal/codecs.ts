@@ -81,7 +81,7 @@ const fixed = (
   type: DataType,
   size: number,
   put: (b: Buffer, o: number, v: unknown) => void,
-  get: (b: Buffer, o: number) => unknown
+  decode: (b: Buffer, start: number, len: number) => unknown
 ): ValueCodec =>
   finish({
     type,
@@ -101,8 +101,15 @@ const fixed = (
       put(w.buf, w.offset, v)
       w.offset += size
     },
-    decode: (b, start, len) => (len === size ? get(b, start) : len === 0 ? null : badSize(type, len, start))
+    decode
   })
+
+/**
+ * The decode of a fixed-size type when the length is not its size: an empty value is null, anything else fails.
+ * (Each type's decode is its own function, not one shared wrapper: a call site shared by all types would be
+ * megamorphic and never inlined.)
+ */
+const notSized = (type: DataType, len: number, start: number): null => (len === 0 ? null : badSize(type, len, start))
 
 /** A type whose size varies: the length is reserved, the body written, then the length patched. */
 const variable = (
@@ -322,7 +329,7 @@ const nativeCodec = (type: DataType & { kind: NativeTypeName }): ValueCodec => {
         type,
         4,
         (b, o, v) => b.writeInt32BE(int32Range(type, v, -0x80000000, 0x7fffffff), o),
-        (b, o) => b.readInt32BE(o)
+        (b, o, len) => (len === 4 ? b.readInt32BE(o) : notSized(type, len, o))
       )
     // smallint, tinyint, date and time have a fixed layout but no fixed length in Cassandra 5.0's vector
     // serialization (their marshal types do not declare one), so `sized` makes vectors length-prefix them.
@@ -332,7 +339,7 @@ const nativeCodec = (type: DataType & { kind: NativeTypeName }): ValueCodec => {
           type,
           2,
           (b, o, v) => b.writeInt16BE(int32Range(type, v, -0x8000, 0x7fff), o),
-          (b, o) => b.readInt16BE(o)
+          (b, o, len) => (len === 2 ? b.readInt16BE(o) : notSized(type, len, o))
         )
       )
     case "tinyint":
@@ -341,7 +348,7 @@ const nativeCodec = (type: DataType & { kind: NativeTypeName }): ValueCodec => {
           type,
           1,
           (b, o, v) => b.writeInt8(int32Range(type, v, -0x80, 0x7f), o),
-          (b, o) => b.readInt8(o)
+          (b, o, len) => (len === 1 ? b.readInt8(o) : notSized(type, len, o))
         )
       )
     case "bigint":
@@ -350,21 +357,21 @@ const nativeCodec = (type: DataType & { kind: NativeTypeName }): ValueCodec => {
         type,
         8,
         (b, o, v) => putInt64(type, b, o, v),
-        (b, o) => b.readBigInt64BE(o)
+        (b, o, len) => (len === 8 ? b.readBigInt64BE(o) : notSized(type, len, o))
       )
     case "float":
       return fixed(
         type,
         4,
         (b, o, v) => putFloat(type, b, o, v),
-        (b, o) => b.readFloatBE(o)
+        (b, o, len) => (len === 4 ? b.readFloatBE(o) : notSized(type, len, o))
       )
     case "double":
       return fixed(
         type,
         8,
         (b, o, v) => putDouble(type, b, o, v),
-        (b, o) => b.readDoubleBE(o)
+        (b, o, len) => (len === 8 ? b.readDoubleBE(o) : notSized(type, len, o))
       )
     case "boolean":
       return fixed(
@@ -374,21 +381,21 @@ const nativeCodec = (type: DataType & { kind: NativeTypeName }): ValueCodec => {
           if (typeof v !== "boolean") wrongType(type, v, "a boolean")
           b[o] = v ? 1 : 0
         },
-        (b, o) => b[o] !== 0
+        (b, o, len) => (len === 1 ? b[o] !== 0 : notSized(type, len, o))
       )
     case "timestamp":
       return fixed(
         type,
         8,
         (b, o, v) => putInt64(type, b, o, timestampMillis(type, v)),
-        (b, o) => readTimestamp(type, b, o)
+        (b, o, len) => (len === 8 ? readTimestamp(type, b, o) : notSized(type, len, o))
       )
     case "uuid":
       return fixed(
         type,
         16,
         (b, o, v) => Uuid.writeUuid(b, o, uuidOf(type, v)),
-        Uuid.readUuid
+        (b, o, len) => (len === 16 ? Uuid.readUuid(b, o) : notSized(type, len, o))
       )
     case "timeuuid":
       return fixed(
@@ -400,7 +407,7 @@ const nativeCodec = (type: DataType & { kind: NativeTypeName }): ValueCodec => {
           if (u.version !== 1) encodeFail(`a timeuuid must be a version 1 UUID, got version ${u.version}`)
           Uuid.writeUuid(b, o, u)
         },
-        Uuid.readUuid
+        (b, o, len) => (len === 16 ? Uuid.readUuid(b, o) : notSized(type, len, o))
       )
     case "date":
       // Spec 6.5: unsigned days with the epoch at 2^31.
@@ -409,7 +416,7 @@ const nativeCodec = (type: DataType & { kind: NativeTypeName }): ValueCodec => {
           type,
           4,
           (b, o, v) => b.writeUInt32BE(dateOf(type, v) + 0x80000000, o),
-          (b, o) => new CqlDate.CqlDate(b.readUInt32BE(o) - 0x80000000)
+          (b, o, len) => (len === 4 ? new CqlDate.CqlDate(b.readUInt32BE(o) - 0x80000000) : notSized(type, len, o))
         )
       )
     case "time":
@@ -418,7 +425,8 @@ const nativeCodec = (type: DataType & { kind: NativeTypeName }): ValueCodec => {
           type,
           8,
           (b, o, v) => b.writeBigInt64BE(timeOf(type, v), o),
-          (b, o) => {
+          (b, o, len) => {
+            if (len !== 8) return notSized(type, len, o)
             const n = b.readBigInt64BE(o)
             return n >= 0n && n < CqlTime.nanosPerDay ? new CqlTime.CqlTime(n) : decodeFail(`time of ${n} ns`, o)
           }
@@ -436,7 +444,7 @@ const nativeCodec = (type: DataType & { kind: NativeTypeName }): ValueCodec => {
           w.offset += w.buf.write(v, w.offset, "latin1")
         },
         // latin1 keeps every byte as one char: a stray byte >= 0x80 shows instead of being altered.
-        (b, start, len) => b.toString("latin1", start, start + len)
+        (b, start, len) => latin1Slice(b, start, start + len)
       )
     case "blob":
       return variable(type, (w, v) => w.raw(bytesOf(type, v)), copyBytes)
@@ -504,6 +512,43 @@ const nativeCodec = (type: DataType & { kind: NativeTypeName }): ValueCodec => {
 /** Marks a fixed-layout codec as variable-size for vector packing. */
 const sized = (c: ValueCodec): ValueCodec => ({ ...c, size: -1 })
 
+/**
+ * Buffer's own slicers: what `toString(encoding, start, end)` calls once it has checked its arguments and looked
+ * up the encoding, which costs about as much as the slicing for short strings. The bounds are already checked
+ * here. Used where this Node has them (every release since long before 20), else `toString`.
+ */
+interface Slicers {
+  utf8Slice(start: number, end: number): string
+  latin1Slice(start: number, end: number): string
+}
+const hasSlicers =
+  typeof (Buffer.prototype as Partial<Slicers>).utf8Slice === "function" &&
+  typeof (Buffer.prototype as Partial<Slicers>).latin1Slice === "function"
+const utf8Slice: (b: Buffer, start: number, end: number) => string = hasSlicers
+  ? (b, start, end) => (b as unknown as Slicers).utf8Slice(start, end)
+  : (b, start, end) => b.toString("utf8", start, end)
+const latin1Slice: (b: Buffer, start: number, end: number) => string = hasSlicers
+  ? (b, start, end) => (b as unknown as Slicers).latin1Slice(start, end)
+  : (b, start, end) => b.toString("latin1", start, end)
+
+/**
+ * Writes `s` as UTF-8 at `o` (the caller ensured 3 bytes per UTF-16 unit) and returns the byte count. Short ASCII
+ * strings, the common case for column values, are copied by a loop: cheaper than a call into C++ for a few bytes.
+ */
+const putUtf8 = (b: Buffer, o: number, s: string): number => {
+  const n = s.length
+  if (n <= 32) {
+    let i = 0
+    for (; i < n; i++) {
+      const c = s.charCodeAt(i)
+      if (c >= 0x80) break
+      b[o + i] = c
+    }
+    if (i === n) return n
+  }
+  return b.write(s, o, "utf8")
+}
+
 /** text/varchar: one pass, no measuring first. */
 const textCodec = (type: DataType): ValueCodec =>
   finish({
@@ -517,16 +562,16 @@ const textCodec = (type: DataType): ValueCodec =>
       }
       w.ensure(4 + v.length * 3)
       const o = w.offset
-      const n = w.buf.write(v, o + 4, "utf8")
+      const n = putUtf8(w.buf, o + 4, v)
       w.buf.writeInt32BE(n, o)
       w.offset = o + 4 + n
     },
     body: (w, v) => {
       if (typeof v !== "string") return wrongType(type, v, "a string")
       w.ensure(v.length * 3)
-      w.offset += w.buf.write(v, w.offset, "utf8")
+      w.offset += putUtf8(w.buf, w.offset, v)
     },
-    decode: (b, start, len) => b.toString("utf8", start, start + len)
+    decode: (b, start, len) => utf8Slice(b, start, start + len)
   })
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -561,16 +606,29 @@ const trailing = (pos: number, end: number, what: string): void => {
   if (pos !== end) decodeFail(`${end - pos} trailing bytes in ${what}`, pos)
 }
 
-const writeElement = (w: ByteWriter, c: ValueCodec, v: unknown, segment: () => string): void => {
+/**
+ * Writes a collection element. Its path segment is built only on failure, by `segment(i, key)`: a module-level
+ * function, so that no closure is made per element.
+ */
+const writeElement = (
+  w: ByteWriter,
+  c: ValueCodec,
+  v: unknown,
+  i: number,
+  key: unknown,
+  segment: (i: number, key: unknown) => string
+): void => {
   if (v === null || v === undefined || v === unset) {
-    encodeFail(`${v === unset ? "unset" : "null"} is not allowed inside a collection`, segment())
+    encodeFail(`${v === unset ? "unset" : "null"} is not allowed inside a collection`, segment(i, key))
   }
   try {
     c.write(w, v)
   } catch (e) {
-    throw withPath(e, segment())
+    throw withPath(e, segment(i, key))
   }
 }
+
+const indexSegment = (i: number): string => `[${i}]`
 
 const listCodec = (type: DataType & { kind: "list" | "set" }, el: ValueCodec): ValueCodec => {
   const what = toCql(type)
@@ -580,14 +638,11 @@ const listCodec = (type: DataType & { kind: "list" | "set" }, el: ValueCodec): V
       if (Array.isArray(v)) {
         const n = v.length
         w.int(n)
-        for (let i = 0; i < n; i++) writeElement(w, el, v[i], () => `[${i}]`)
+        for (let i = 0; i < n; i++) writeElement(w, el, v[i], i, undefined, indexSegment)
       } else if (type.kind === "set" && v instanceof Set) {
         w.int(v.size)
         let i = 0
-        for (const e of v) {
-          const at = i++
-          writeElement(w, el, e, () => `[${at}]`)
-        }
+        for (const e of v) writeElement(w, el, e, i++, undefined, indexSegment)
       } else {
         wrongType(type, v, type.kind === "set" ? "an array or Set" : "an array")
       }
@@ -607,15 +662,17 @@ const listCodec = (type: DataType & { kind: "list" | "set" }, el: ValueCodec): V
   )
 }
 
-const keySegment = (k: unknown, i: number): string =>
+const keySegment = (i: number, k: unknown): string =>
   typeof k === "string" ? `[${JSON.stringify(k)}]` : typeof k === "number" || typeof k === "bigint" ? `[${k}]` : `[#${i}]`
+
+const keyOfSegment = (i: number, k: unknown): string => `${keySegment(i, k)}(key)`
 
 const mapCodec = (type: DataType & { kind: "map" }, kc: ValueCodec, vc: ValueCodec): ValueCodec => {
   const what = toCql(type)
   const stringKeys = kc.type.kind === "varchar" || kc.type.kind === "ascii"
   const writeEntry = (w: ByteWriter, k: unknown, v: unknown, i: number) => {
-    writeElement(w, kc, k, () => `${keySegment(k, i)}(key)`)
-    writeElement(w, vc, v, () => keySegment(k, i))
+    writeElement(w, kc, k, i, k, keyOfSegment)
+    writeElement(w, vc, v, i, k, keySegment)
   }
   return variable(
     type,
