@@ -232,8 +232,10 @@ export const readRows = (r: ByteReader, columns: ReadonlyArray<ColumnSpec>): Arr
         if (len > end - off) decodeFail(`value of ${len} bytes in row ${i} runs past the end`, off)
         values[j] = decoders[j]!(buf, off, len)
         off += len
-      } else {
+      } else if (len >= -2) {
         values[j] = null
+      } else {
+        decodeFail(`value length ${len} in row ${i}`, off - 4)
       }
     }
     rows[i] = build(values)

@@ -277,6 +277,7 @@ describe("Codec hostile decoding", () => {
     ["a map entry missing", map(native.int, native.int), "00000002 00000004 00000001 00000004 00000001", /runs past the end/],
     ["an element past the end", list(native.varchar), "00000001 00000005 6162", /runs past the end/],
     ["an element length cut short", list(native.varchar), "00000001 0000", /runs past the end|count 1 does not fit/],
+    ["an element length below -2", list(native.int), "00000001 fffffff0", /element length -16/],
     ["trailing bytes in a list", list(native.int), "00000000 00", /trailing/],
     ["trailing bytes in a UDT", { kind: "udt", keyspace: "k", name: "u", fields: [] }, "00", /trailing/],
     ["a vector of the wrong size", vector(native.float, 2), "00000000", /vector<float, 2> value of 4 bytes/],

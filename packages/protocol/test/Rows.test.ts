@@ -148,6 +148,10 @@ describe("Rows", () => {
     )
   })
 
+  it("fails on a value length below -2", () => {
+    expect(() => Rows.readRows(new ByteReader(hex("00000001 fffffffd")), [col("a")])).toThrow(/value length -3 in row 0/)
+  })
+
   it("a column named __proto__ is an own property, not the prototype", () => {
     const rows = Rows.readRows(new ByteReader(hex("00000001 00000004 00000007")), [col("__proto__")])
     expect(Object.getPrototypeOf(rows[0])).toBe(Object.prototype)

@@ -586,6 +586,7 @@ const element = (b: Buffer, pos: number, end: number, c: ValueCodec): unknown =>
   const len = b.readInt32BE(pos)
   pos += 4
   if (len < 0) {
+    if (len < -2) decodeFail(`element length ${len}`, pos - 4)
     next = pos
     return null
   }
@@ -769,8 +770,8 @@ const udtCodec = (type: UdtType, cs: ReadonlyArray<ValueCodec>): ValueCodec => {
     (w, v) => {
       if (typeof v !== "object" || v === null || Array.isArray(v)) return wrongType(type, v, "an object")
       const o = v as Record<string, unknown>
-      for (const k of Object.keys(o)) {
-        if (!known.has(k)) encodeFail(`${what} has no field ${JSON.stringify(k)}`, fieldSegment(k))
+      for (const k in o) {
+        if (!known.has(k) && Object.hasOwn(o, k)) encodeFail(`${what} has no field ${JSON.stringify(k)}`, fieldSegment(k))
       }
       for (let i = 0; i < n; i++) {
         const name = names[i]!
