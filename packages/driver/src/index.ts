@@ -9,5 +9,8 @@ export * as TimestampGenerator from "./TimestampGenerator.js"
 export * as Metadata from "./Metadata.js"
 export * as SchemaExport from "./SchemaExport.js"
 export * as TokenMap from "./TokenMap.js"
+export * as HostEvents from "./HostEvents.js"
+export * as MetadataService from "./MetadataService.js"
+export * as ControlConnection from "./ControlConnection.js"
 // The value types rows carry, so that applications need only this package.
 export { Consistency, CqlDate, CqlDuration, CqlTime, Uuid } from "@effect-cql/protocol"
