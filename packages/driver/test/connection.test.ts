@@ -174,6 +174,24 @@ describe("handshake", () => {
     expect(s.connections.length).toBe(0)
   })
 
+  it("an aborted attempt rejects with Closed at once and leaves no socket; an aborted signal opens none", async () => {
+    const s = await server({ silent: true })
+    const abort = new AbortController()
+    const started = Date.now()
+    const pending = failed(connect({ host: "127.0.0.1", port: s.port, protocolVersion: 4, connectTimeoutMs: 60_000 }, abort.signal))
+    while (s.connections.length === 0) await sleep(2)
+    abort.abort()
+    const f = await pending
+    expect(f).toMatchObject({ _tag: "Closed", message: `connection attempt to 127.0.0.1:${s.port} aborted` })
+    expect(Date.now() - started).toBeLessThan(1000)
+    // The promise settles after the socket's close: the server side sees the end right away.
+    for (let i = 0; i < 100 && !s.last.socket.destroyed; i++) await sleep(5)
+    expect(s.last.socket.destroyed).toBe(true)
+    expect(await failed(connect({ host: "127.0.0.1", port: s.port, protocolVersion: 4 }, abort.signal))).toMatchObject({ _tag: "Closed" })
+    await sleep(20)
+    expect(s.accepted).toBe(1)
+  })
+
   it("a refused TCP connection is a Closed failure carrying the socket error", async () => {
     const s = await server()
     const port = s.port
@@ -295,7 +313,9 @@ describe.each([4, 5] as const)("requests, protocol v%i", (version) => {
   it("busy: past maxInFlight a send fails at once, and never queues", async () => {
     const s = await server({ onRequest: () => undefined })
     const c = await open4(s, { maxInFlight: 4 })
+    expect(c.available).toBe(4)
     for (let i = 0; i < 4; i++) expect(send(c, query(`q${i}`)).id).toBeGreaterThanOrEqual(0)
+    expect(c.available).toBe(0)
     let failure: ConnectionFailure | undefined
     expect(c.send(query("q5"), {}, (f) => (failure = f))).toBe(-1)
     expect(failure).toEqual({ _tag: "Busy", inFlight: 4 })

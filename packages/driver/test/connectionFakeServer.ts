@@ -111,7 +111,7 @@ export class ServerConnection {
     if (Either.isLeft(req)) throw req.left
     this.received.push(req.right)
     this.server.received++
-    if (this.server.options.silent === true) return
+    if (this.server.options.silent === true || this.server.paused) return
     this.handle(req.right, env.stream)
   }
 
@@ -170,12 +170,20 @@ export class FakeServer {
   port = 0
   /** Requests received over all connections. */
   received = 0
+  /** Connections accepted, refused ones included. */
+  accepted = 0
+  /** While true, every new connection is closed as soon as it is accepted (a node that is going down). */
+  refuse = false
+  /** While true, requests are read and never answered, on every connection (a node under SIGSTOP). */
+  paused = false
   readonly connections: Array<ServerConnection> = []
   private readonly server: net.Server
 
   private constructor(readonly options: FakeServerOptions) {
     this.server = net.createServer((socket) => {
-      this.connections.push(new ServerConnection(socket, this))
+      this.accepted++
+      if (this.refuse) socket.destroy()
+      else this.connections.push(new ServerConnection(socket, this))
     })
   }
 

@@ -176,6 +176,11 @@ export class Connection {
     return this.phase === "open"
   }
 
+  /** Stream ids free for new requests; at 0 `send` fails with Busy (orphans hold ids too). */
+  get available(): number {
+    return this.ids.capacity - this.ids.used
+  }
+
   /**
    * Sends `req` and calls `cb` once with the response or a failure. Returns the stream id, or -1 when `cb` was
    * already called (closed, busy, or the request could not be encoded). `cb` must not throw.
@@ -448,14 +453,19 @@ const openSocket = (o: ConnectionOptions): { readonly socket: net.Socket; readon
   return { socket, event: "secureConnect" }
 }
 
+const aborted = (o: ConnectionOptions): ConnectionFailure => ({ _tag: "Closed", message: `connection attempt to ${o.host}:${o.port} aborted` })
+
 /** One attempt with one protocol version: socket, handshake, keyspace, all within `connectTimeoutMs`. */
-const attempt = async (o: ConnectionOptions, version: 4 | 5): Promise<Connection> => {
+const attempt = async (o: ConnectionOptions, version: 4 | 5, signal: AbortSignal | undefined): Promise<Connection> => {
+  if (signal?.aborted === true) throw aborted(o)
   const timeoutMs = o.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs
   const { socket, event } = openSocket(o)
   // The connection owns the socket's error and close events from the start; whatever ends the attempt (a socket
-  // error, the timeout, a failed step) destroys it, which fails the step being awaited.
+  // error, the timeout, an abort, a failed step) destroys it, which fails the step being awaited.
   const conn = new Connection(socket, version, o)
   const timer = setTimeout(() => conn.destroy({ _tag: "Timeout", timeoutMs }), timeoutMs)
+  const abort = () => conn.destroy(aborted(o))
+  signal?.addEventListener("abort", abort)
   try {
     await new Promise<void>((resolve, reject) => {
       socket.once(event, resolve)
@@ -466,9 +476,12 @@ const attempt = async (o: ConnectionOptions, version: 4 | 5): Promise<Connection
     return conn
   } catch (e) {
     conn.destroy(e as ConnectionFailure)
+    // Rejects once the socket is really gone: a failed attempt leaves nothing behind.
+    await conn.close(0)
     throw e
   } finally {
     clearTimeout(timer)
+    signal?.removeEventListener("abort", abort)
   }
 }
 
@@ -483,18 +496,19 @@ const versionRefused = (f: ConnectionFailure): boolean => f._tag === "Protocol"
 /**
  * Connects and runs the handshake. Without a pinned version it tries v5 and falls back to v4 when the server
  * refuses v5 (on a new socket: the server may close the first one). Rejects with a `ConnectionFailure` (or a
- * RangeError for a `maxInFlight` outside 1..32768).
+ * RangeError for a `maxInFlight` outside 1..32768). `signal` aborts the attempt: its socket is destroyed and the
+ * promise rejects with a Closed failure; once resolved, the connection is the caller's and `signal` is ignored.
  */
-export const connect = async (o: ConnectionOptions): Promise<Connection> => {
+export const connect = async (o: ConnectionOptions, signal?: AbortSignal): Promise<Connection> => {
   // Before any socket is opened, so that a bad option leaks nothing.
   checkCapacity(o.maxInFlight ?? DEFAULTS.maxInFlight)
-  if (o.protocolVersion !== undefined) return attempt(o, o.protocolVersion)
+  if (o.protocolVersion !== undefined) return attempt(o, o.protocolVersion, signal)
   // Snappy exists only in v4 (spec v5 section 2): asking for it asks for v4.
-  if (o.compression === "snappy") return attempt(o, 4)
+  if (o.compression === "snappy") return attempt(o, 4, signal)
   try {
-    return await attempt(o, 5)
+    return await attempt(o, 5, signal)
   } catch (e) {
-    if (versionRefused(e as ConnectionFailure)) return attempt(o, 4)
+    if (versionRefused(e as ConnectionFailure)) return attempt(o, 4, signal)
     throw e
   }
 }
