@@ -93,15 +93,11 @@ export const parseToken = (partitioner: PartitionerName, text: string): Option.O
 
 export const tokenToString = (t: Token): string => (typeof t === "bigint" ? t.toString() : t.toString("hex"))
 
-/** Orders tokens of one partitioner (bigints numerically, byte tokens as unsigned bytes). */
-export const compareTokens = (a: Token, b: Token): number =>
-  typeof a === "bigint" && typeof b === "bigint"
-    ? a < b
-      ? -1
-      : a > b
-        ? 1
-        : 0
-    : Buffer.compare(a as Buffer, b as Buffer)
+/** Orders tokens: bigints numerically, byte tokens as unsigned bytes (and, for mixed kinds, bigints first). */
+export const compareTokens = (a: Token, b: Token): number => {
+  if (typeof a === "bigint") return typeof b === "bigint" ? (a < b ? -1 : a > b ? 1 : 0) : -1
+  return typeof b === "bigint" ? 1 : Buffer.compare(a, b)
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // The ring

@@ -314,6 +314,8 @@ describe("tokens", () => {
     expect(t).toEqual(Buffer.from([0x80, 0x01]))
     expect(TokenMap.compareTokens(t, Buffer.from([0x7f, 0xff]))).toBe(1)
     expect(TokenMap.compareTokens(Buffer.from([0x01]), Buffer.from([0x01, 0x00]))).toBe(-1)
+    expect(TokenMap.tokenToString(t)).toBe("8001")
+    expect(TokenMap.tokenToString(-5n)).toBe("-5")
   })
 
   it("a routing key of several components is [short length][bytes][0] per component", () => {
