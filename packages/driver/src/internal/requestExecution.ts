@@ -1,0 +1,156 @@
+/**
+ * The execution loop of one request: walk the query plan, apply the retry policy's decisions, run speculative
+ * executions, and fail with NoHostAvailable (every tried host's last error) when the plan runs out.
+ *
+ * The common path (one attempt, no speculative execution) adds one error handler around the attempt: no fork.
+ * Speculative executions are fibers the request interrupts when it ends, so the executions that lost are
+ * interrupted (their attempts cancelled) before `execute` returns.
+ */
+import type { Consistency } from "@effect-cql/protocol"
+import * as Cause from "effect/Cause"
+import * as Deferred from "effect/Deferred"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
+import * as Option from "effect/Option"
+import * as CqlError from "../CqlError.js"
+import type { Host } from "../Metadata.js"
+import * as RetryPolicy from "../RetryPolicy.js"
+import type { RequestError } from "../Session.js"
+import type { SpeculativeExecution } from "../SpeculativeExecution.js"
+
+export interface ExecuteOptions<A> {
+  /** The query plan, iterated lazily and at most once. */
+  readonly plan: Iterable<Host>
+  /**
+   * One attempt on `host`. `attemptNumber` counts the request's attempts from 1 (speculative ones included);
+   * `consistency` is set when a retry decision changed the level, else the statement's own applies.
+   */
+  readonly attempt: (
+    host: Host,
+    attemptNumber: number,
+    consistency: Consistency.Consistency | undefined
+  ) => Effect.Effect<A, RequestError>
+  readonly retry: RetryPolicy.RetryPolicy
+  readonly speculative: SpeculativeExecution
+  /** Speculative executions, and retries after a possibly applied attempt, are for idempotent statements only. */
+  readonly idempotent: boolean
+  /** The result when the retry policy says Ignore; without it an ignored error is rethrown. */
+  readonly onIgnore?: (error: RequestError, host: Host) => Effect.Effect<A, RequestError>
+}
+
+/** Runs one request: a new walk of `plan` each time the Effect runs. */
+export const execute = <A>(options: ExecuteOptions<A>): Effect.Effect<A, RequestError> =>
+  Effect.suspend(() => {
+    const run = new Run(options, options.plan[Symbol.iterator]())
+    const first = run.hosts.next()
+    if (first.done === true) return Effect.fail(run.noHostAvailable())
+    const delay = options.idempotent ? options.speculative.nextExecution(1) : Option.none()
+    return Option.isNone(delay)
+      ? walk(run, first.value, 0, undefined, () => Effect.fail(run.noHostAvailable()))
+      : speculate(run, first.value, delay.value)
+  })
+
+/** What the executions of one request share: the plan's iterator, the attempt counter, each host's last error. */
+class Run<A> {
+  attempts = 0
+  errors: Map<string, unknown> | undefined = undefined
+  constructor(
+    readonly options: ExecuteOptions<A>,
+    readonly hosts: Iterator<Host>
+  ) {}
+  record(host: Host, error: RequestError) {
+    ;(this.errors ??= new Map()).set(host.endpoint, error)
+  }
+  noHostAvailable() {
+    return new CqlError.NoHostAvailable({ errors: this.errors ?? new Map() })
+  }
+}
+
+/** One execution from `host` on, as the retry decisions lead it; `exhausted` when the plan has no host left. */
+const walk = <A, E>(
+  run: Run<A>,
+  host: Host,
+  retryCount: number,
+  consistency: Consistency.Consistency | undefined,
+  exhausted: () => Effect.Effect<A, E>
+): Effect.Effect<A, RequestError | E> =>
+  Effect.catchAll(run.options.attempt(host, ++run.attempts, consistency), (error) => {
+    run.record(host, error)
+    // Never sent: no decision to make and no retry to count.
+    if (error._tag === "BusyConnection") return next(run, retryCount, consistency, exhausted)
+    const decision = RetryPolicy.decide(run.options.retry, error, { retryCount, idempotent: run.options.idempotent })
+    switch (decision._tag) {
+      case "RetrySameHost":
+        return walk(run, host, retryCount + 1, decision.consistency ?? consistency, exhausted)
+      case "RetryNextHost":
+        return next(run, retryCount + 1, decision.consistency ?? consistency, exhausted)
+      case "Rethrow":
+        return Effect.fail(error)
+      case "Ignore":
+        return run.options.onIgnore === undefined ? Effect.fail(error) : run.options.onIgnore(error, host)
+    }
+  })
+
+const next = <A, E>(
+  run: Run<A>,
+  retryCount: number,
+  consistency: Consistency.Consistency | undefined,
+  exhausted: () => Effect.Effect<A, E>
+): Effect.Effect<A, RequestError | E> => {
+  const n = run.hosts.next()
+  return n.done === true ? exhausted() : walk(run, n.value, retryCount, consistency, exhausted)
+}
+
+/** An execution that ran out of hosts: the request fails only when no other execution is still running. */
+class Exhausted {}
+const exhausted = new Exhausted()
+const failExhausted = () => Effect.fail(exhausted)
+
+/**
+ * Executions forked as daemons, a new one every delay the policy gives while no answer came and the plan has
+ * hosts; the first to succeed or to rethrow completes the request. When the request ends (or is interrupted),
+ * every fiber it started is interrupted and awaited. (A Scope with `forkIn` would do the same at a higher cost.)
+ */
+const speculate = <A>(run: Run<A>, first: Host, firstDelay: Duration.Duration): Effect.Effect<A, RequestError> =>
+  Effect.suspend(() => {
+    const done = Deferred.unsafeMake<A, RequestError>(FiberId.none)
+    const fibers: Array<Fiber.RuntimeFiber<unknown, unknown>> = []
+    let running = 0
+    // Forked and recorded in one uninterruptible step, so that no fiber escapes the final interruption.
+    const fork = (effect: Effect.Effect<unknown>) =>
+      Effect.uninterruptibleMask((restore) => Effect.map(Effect.forkDaemon(restore(effect)), (f) => void fibers.push(f)))
+    const start = (host: Host) => {
+      running++
+      return fork(
+        Effect.matchCauseEffect(walk(run, host, 0, undefined, failExhausted), {
+          onSuccess: (a) => Deferred.succeed(done, a),
+          onFailure: (cause) => {
+            running--
+            const failure = Cause.failureOption(cause)
+            if (Option.isSome(failure) && failure.value === exhausted) {
+              // The plan is shared: once empty, no execution can start again.
+              return running === 0 ? Deferred.fail(done, run.noHostAvailable()) : Effect.void
+            }
+            return Deferred.failCause(done, cause as Cause.Cause<RequestError>)
+          }
+        })
+      )
+    }
+    const schedule = (started: number, delay: Duration.Duration): Effect.Effect<void> =>
+      Effect.flatMap(Effect.sleep(delay), () => {
+        const n = run.hosts.next()
+        if (n.done === true) return Effect.void
+        return Effect.flatMap(start(n.value), () => {
+          const following = run.options.speculative.nextExecution(started + 1)
+          return Option.isNone(following) ? Effect.void : schedule(started + 1, following.value)
+        })
+      })
+    return start(first).pipe(
+      Effect.zipRight(fork(schedule(1, firstDelay))),
+      Effect.zipRight(Deferred.await(done)),
+      // The schedule is one of these fibers: interrupted, it starts nothing more.
+      Effect.ensuring(Effect.suspend(() => Fiber.interruptAll(fibers)))
+    )
+  })
