@@ -145,6 +145,6 @@ const scenario = (name: string, numTokens: number, keysPerKeyspace: number) =>
   })
 
 describe.sequential("token map on a 3-node cluster", () => {
-  scenario("one token per node", 1, 60)
-  scenario("16 vnodes per node", 16, 20)
+  scenario("one token per node", 1, 10)
+  scenario("16 vnodes per node", 16, 50)
 })
