@@ -1,11 +1,15 @@
 /**
- * Debounces a burst of items into one batch: after the first item, the batch waits until a whole `window` passes
- * with nothing new, or until `maxWait` after the first item, whichever comes first, then runs once. Items that
- * arrive while a batch runs start the next batch. The loop is one fiber on the caller's scope; its sleeps follow
- * the Clock (TestClock in tests).
+ * Debounces a burst of items into one batch: a batch runs once `window` has passed since the last item, or
+ * `maxWait` after its first item, whichever comes first. Items that arrive while a batch runs go into the next one.
+ * The loop is one fiber on the caller's scope; its waits follow the Clock (TestClock in tests).
+ *
+ * Items go into a plain array; the loop is woken through a one-slot queue of signals. A signal lost to a timeout
+ * loses nothing: whatever is in the array when the batch is cut goes into it.
  */
+import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
 
@@ -25,20 +29,28 @@ export const make = <A>(options: DebounceOptions<A>): Effect.Effect<Debouncer<A>
   Effect.gen(function* () {
     const windowMs = Duration.toMillis(options.window)
     const maxWaitMs = Math.max(windowMs, Duration.toMillis(options.maxWait))
-    const queue = yield* Effect.acquireRelease(Queue.unbounded<A>(), Queue.shutdown)
+    const items: Array<A> = []
+    const signal = yield* Effect.acquireRelease(Queue.sliding<void>(1), Queue.shutdown)
     const batchOnce = Effect.gen(function* () {
-      const batch = [yield* Queue.take(queue)]
-      let waited = 0
-      while (waited < maxWaitMs) {
-        const pause = Math.min(windowMs, maxWaitMs - waited)
-        yield* Effect.sleep(pause)
-        waited += pause
-        const more = yield* Queue.takeAll(queue)
-        if (more.length === 0) break
-        for (const item of more) batch.push(item)
+      yield* Queue.take(signal)
+      const start = yield* Clock.currentTimeMillis
+      let last = start
+      for (;;) {
+        const remaining = Math.min(last + windowMs, start + maxWaitMs) - (yield* Clock.currentTimeMillis)
+        if (remaining <= 0) break
+        const woken = yield* Effect.timeoutOption(Queue.take(signal), remaining)
+        if (Option.isNone(woken)) break
+        last = yield* Clock.currentTimeMillis
       }
-      yield* options.run(batch)
+      // Empty when the signal was left over from items an earlier batch already took.
+      const batch = items.splice(0)
+      if (batch.length > 0) yield* options.run(batch)
     })
     yield* Effect.forkScoped(Effect.forever(batchOnce))
-    return { offer: (item) => void queue.unsafeOffer(item) }
+    return {
+      offer: (item) => {
+        items.push(item)
+        signal.unsafeOffer(undefined)
+      }
+    }
   })

@@ -91,7 +91,6 @@ const schemaTables: ReadonlyArray<readonly [SchemaTable, string]> = [
   ["keyspaces", "keyspaces"],
   ["tables", "tables"],
   ["columns", "columns"],
-  ["droppedColumns", "dropped_columns"],
   ["indexes", "indexes"],
   ["views", "views"],
   ["types", "types"],
@@ -106,6 +105,30 @@ const virtualTables: ReadonlyArray<readonly [keyof SchemaRows, string]> = [
   ["virtualTables", "tables"],
   ["virtualColumns", "columns"]
 ]
+
+const droppedColumnNames = "keyspace_name, table_name, column_name, kind, type"
+
+/** JS Date's range (ECMA-262 21.4.1.1). */
+const dateRangeMs = 8.64e15
+
+/**
+ * system_schema.dropped_columns with dropped_time read as milliseconds: Cassandra 5.0 stores Long.MAX_VALUE µs
+ * for system.local's thrift_version, beyond a JS Date, which the codec rejects (failing the whole page). A time
+ * outside Date's range is left out. A server without toUnixTimestamp (or the stub) is read without the time.
+ */
+const droppedColumns = (conn: Connection, where: string, keyspaces: ReadonlyArray<string> | undefined, timeoutMs: number) =>
+  Effect.catchIf(
+    Effect.map(
+      selectAll(conn, `SELECT ${droppedColumnNames}, toUnixTimestamp(dropped_time) AS dropped_time FROM system_schema.dropped_columns${where}`, keyspaces, timeoutMs),
+      (rows) =>
+        rows.map((row): Row => {
+          const { dropped_time: ms, ...rest } = row
+          return typeof ms === "bigint" && ms <= dateRangeMs && ms >= -dateRangeMs ? { ...rest, dropped_time: new Date(Number(ms)) } : rest
+        })
+    ),
+    isInvalid,
+    () => selectAll(conn, `SELECT ${droppedColumnNames} FROM system_schema.dropped_columns${where}`, keyspaces, timeoutMs)
+  )
 
 /**
  * The schema rows: every keyspace (virtual ones included) when `keyspaces` is undefined, else those keyspaces'
@@ -122,6 +145,7 @@ export const readSchema = (
     const read = selectAll(conn, `SELECT * FROM system_schema.${table}${where}`, keyspaces, timeoutMs)
     return Effect.map(field === "columnMasks" ? optional(read) : read, (rows) => [field, rows] as const)
   })
+  reads.push(Effect.map(droppedColumns(conn, where, keyspaces, timeoutMs), (rows) => ["droppedColumns", rows] as const))
   if (keyspaces === undefined) {
     for (const [field, table] of virtualTables) {
       reads.push(Effect.map(optional(selectAll(conn, `SELECT * FROM system_virtual_schema.${table}`, undefined, timeoutMs)), (rows) => [field, rows] as const))
