@@ -203,6 +203,15 @@ export class BusyConnection extends Data.TaggedError("BusyConnection")<{
   }
 }
 
+/** The host's pool has no open connection right now (it is reconnecting): the request was not sent there. */
+export class NoConnection extends Data.TaggedError("NoConnection")<{
+  readonly host: string
+}> {
+  override get message() {
+    return `no open connection to ${this.host}`
+  }
+}
+
 /** Every host in the query plan failed; `errors` holds the cause for each host tried. */
 export class NoHostAvailable extends Data.TaggedError("NoHostAvailable")<{
   readonly errors: ReadonlyMap<string, unknown>

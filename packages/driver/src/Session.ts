@@ -1,12 +1,15 @@
 /**
- * The Session: the public API, a scoped Layer composed from the cluster services (RegistryService,
- * MetricsService, TimestampGenerator, Executor). Closing its scope is safe shutdown: new requests fail with
- * `SessionClosed`, requests in flight get a bounded grace period, then the sockets close.
+ * The Session: the public API, a scoped Layer composed from the cluster services (Cluster.ts: control connection,
+ * metadata, host events, per-host pools, registry, metrics, timestamp generator, executor). Closing its scope is safe
+ * shutdown: new requests fail with `SessionClosed`, requests in flight get a bounded grace period, then the sockets
+ * close.
  *
- * The request path is one `Effect.async` around plain TypeScript: encode into the connection's write queue,
- * register a callback by stream id, and map the decoded response in that callback.
+ * A request: the load-balancing policy gives a query plan from the metadata snapshot (token-aware for prepared
+ * statements with a partition key), the execution loop walks it with the retry and speculative-execution policies,
+ * and each attempt is one `Effect.async` around plain TypeScript on a connection of the host's pool: encode into the
+ * connection's write queue, register a callback by stream id, map the decoded response in that callback.
  */
-import { Response as Res } from "@effect-cql/protocol"
+import { Codec, Response as Res } from "@effect-cql/protocol"
 import type { Consistency, DataType, Request, Rows } from "@effect-cql/protocol"
 import * as Chunk from "effect/Chunk"
 import * as Config from "effect/Config"
@@ -19,18 +22,24 @@ import * as FiberId from "effect/FiberId"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
-import type * as tls from "node:tls"
+import * as Cluster from "./Cluster.js"
+import * as ConnectionPools from "./ConnectionPools.js"
+import * as ControlConnection from "./ControlConnection.js"
 import * as CqlError from "./CqlError.js"
-import * as Executor from "./Executor.js"
-import { type Connection, type ConnectionFailure, connect } from "./internal/connection.js"
+import type { Connection, ConnectionFailure } from "./internal/connection.js"
+import * as RequestExecution from "./internal/requestExecution.js"
 import * as UdtMapping from "./internal/udtMapping.js"
+import type { Host } from "./Metadata.js"
+import * as MetadataService from "./MetadataService.js"
 import * as Metrics from "./Metrics.js"
 import * as Registry from "./Registry.js"
 import type { ResultSet } from "./ResultSet.js"
+import * as RetryPolicy from "./RetryPolicy.js"
+import * as SpeculativeExecution from "./SpeculativeExecution.js"
 import * as Statement from "./Statement.js"
 import * as TimestampGenerator from "./TimestampGenerator.js"
+import * as TokenMap from "./TokenMap.js"
 
 /** Every error a request can end with. */
 export type RequestError =
@@ -38,37 +47,22 @@ export type RequestError =
   | CqlError.ConnectionError
   | CqlError.RequestTimeout
   | CqlError.BusyConnection
+  | CqlError.NoConnection
   | CqlError.NoHostAvailable
   | CqlError.SessionClosed
   | CqlError.SchemaMismatch
   | CqlError.EncodeError
   | CqlError.DecodeError
 
-export interface SessionConfig {
-  /** "host" or "host:port". */
-  readonly contactPoints: ReadonlyArray<string>
-  /** Default 9042. */
-  readonly port?: number
-  /** The data centre whose nodes are local (used by load balancing; recorded for now). */
-  readonly localDataCenter?: string
-  readonly keyspace?: string
-  readonly credentials?: { readonly username: string; readonly password: Redacted.Redacted<string> }
-  /** TLS options (certificate and hostname are verified unless `rejectUnauthorized: false`); absent = plain TCP. */
-  readonly tls?: tls.ConnectionOptions
-  /** Pin the protocol version; by default v5 is tried, then v4. */
-  readonly protocolVersion?: 4 | 5
-  readonly compression?: "lz4" | "snappy" | "none"
-  /** Connections per host. Default 1 (each carries up to `maxRequestsPerConnection` requests at once). */
-  readonly connectionsPerHost?: number
-  readonly maxRequestsPerConnection?: number
-  readonly connectTimeout?: Duration.DurationInput
-  readonly requestTimeout?: Duration.DurationInput
-  readonly heartbeatInterval?: Duration.DurationInput
-  /** How long shutdown waits for requests in flight before interrupting them. Default 5 s. */
-  readonly shutdownGracePeriod?: Duration.DurationInput
+export interface SessionConfig extends Cluster.ClusterConfig {
+  /** Default LOCAL_ONE. */
   readonly defaultConsistency?: Consistency.Consistency
   /** Rows per page when a statement does not say. Default 5000. */
   readonly defaultPageSize?: number
+  /** What to do after a failed attempt. Default `RetryPolicy.defaultRetryPolicy`. */
+  readonly retryPolicy?: RetryPolicy.RetryPolicy
+  /** Speculative executions for idempotent statements. Default none. */
+  readonly speculativeExecution?: SpeculativeExecution.SpeculativeExecution
 }
 
 export interface Session {
@@ -89,19 +83,15 @@ export interface Session {
     <A>(statement: Statement.Statement<A>): Stream.Stream<A, RequestError>
     (query: string, params?: Statement.Params, options?: Statement.QueryOptions): Stream.Stream<Rows.Row, RequestError>
   }
-  /** The protocol version every connection of this session speaks. */
+  /** The protocol version the session's connections speak. */
   readonly protocolVersion: 4 | 5
+  /** Endpoints (host:port) of the hosts with a pool when the session was built. */
   readonly hosts: ReadonlyArray<string>
 }
 
 export const Session = Context.GenericTag<Session>("@effect-cql/driver/Session")
 
 const millis = (d: Duration.DurationInput | undefined, fallback: number) => (d === undefined ? fallback : Duration.toMillis(d))
-
-const parseContactPoint = (s: string, defaultPort: number) => {
-  const m = /^\[(.+)\](?::(\d+))?$/.exec(s) ?? /^([^:]+)(?::(\d+))?$/.exec(s)
-  return m ? { host: m[1]!, port: m[2] ? Number(m[2]) : defaultPort } : { host: s, port: defaultPort }
-}
 
 const toConnectionError = (f: ConnectionFailure, host: string): RequestError => {
   switch (f._tag) {
@@ -122,9 +112,6 @@ const toConnectionError = (f: ConnectionFailure, host: string): RequestError => 
   }
 }
 
-const isConnectionFailure = (u: unknown): u is ConnectionFailure =>
-  typeof u === "object" && u !== null && "_tag" in u && !(u instanceof Error)
-
 const firstWord = (q: string) => /^\s*(\w+)/.exec(q)?.[1]?.toUpperCase() ?? "UNKNOWN"
 
 const isRecord = (p: Statement.Params): p is Readonly<Record<string, unknown>> => !Array.isArray(p)
@@ -135,84 +122,28 @@ export const make = (config: SessionConfig) =>
     const registry = yield* Registry.RegistryService
     const metrics = yield* Metrics.MetricsService
     const timestamps = yield* TimestampGenerator.TimestampGenerator
-    yield* Executor.Executor
+    const metadata = yield* MetadataService.MetadataService
+    const pools = yield* ConnectionPools.ConnectionPools
 
-    const port = config.port ?? 9042
     const requestTimeoutMs = millis(config.requestTimeout, 12_000)
-    const graceMs = millis(config.shutdownGracePeriod, 5_000)
     const defaultConsistency = config.defaultConsistency ?? "LOCAL_ONE"
     const defaultPageSize = config.defaultPageSize ?? 5000
-    const perHost = Math.max(1, config.connectionsPerHost ?? 1)
+    const loadBalancing = Cluster.loadBalancingOf(config)
+    const retryPolicy = config.retryPolicy ?? RetryPolicy.defaultRetryPolicy
+    const speculative = config.speculativeExecution ?? SpeculativeExecution.none
 
-    const connections: Array<Connection> = []
+    // Requests stop here once the scope closes; the pools (closed after this, by the cluster layer) drain the rest.
     let closed = false
+    yield* Effect.addFinalizer(() => Effect.sync(() => (closed = true)))
 
-    yield* Effect.addFinalizer(() =>
-      Effect.promise(() => {
-        closed = true
-        return Promise.allSettled(connections.map((c) => c.close(graceMs)))
-      }).pipe(Effect.timeoutOption(graceMs + 2_000))
-    )
-
-    const failures = new Map<string, unknown>()
-    const opened = yield* Effect.forEach(
-      config.contactPoints.flatMap((cp) => Array.from({ length: perHost }, () => parseContactPoint(cp, port))),
-      ({ host, port }) =>
-        Effect.tryPromise({
-          try: () =>
-            connect({
-              host,
-              port,
-              ...(config.protocolVersion === undefined ? {} : { protocolVersion: config.protocolVersion }),
-              ...(config.compression === undefined ? {} : { compression: config.compression }),
-              ...(config.credentials === undefined
-                ? {}
-                : { credentials: { username: config.credentials.username, password: Redacted.value(config.credentials.password) } }),
-              ...(config.tls === undefined ? {} : { tls: config.tls }),
-              ...(config.keyspace === undefined ? {} : { keyspace: config.keyspace }),
-              connectTimeoutMs: millis(config.connectTimeout, 5_000),
-              requestTimeoutMs,
-              heartbeatIntervalMs: millis(config.heartbeatInterval, 30_000),
-              ...(config.maxRequestsPerConnection === undefined ? {} : { maxInFlight: config.maxRequestsPerConnection }),
-              driverName: "effect-cql",
-              driverVersion: "0.1.0"
-            }),
-          catch: (e) => e
-        }).pipe(
-          Effect.tap((c) =>
-            Effect.sync(() => {
-              connections.push(c)
-              const m = metrics.forHost(`${host}:${port}`)
-              m.connectionOpened()
-              c.onClose(() => m.connectionClosed())
-            })
-          ),
-          Effect.tapError((e) =>
-            Effect.sync(() => {
-              const id = `${host}:${port}`
-              failures.set(id, isConnectionFailure(e) ? toConnectionError(e, id) : e)
-            })
-          ),
-          Effect.option
-        ),
-      { concurrency: "unbounded" }
-    )
-    if (opened.every(Option.isNone)) {
-      const auth = [...failures.values()].find((f) => f instanceof CqlError.AuthenticationError)
-      if (auth !== undefined) return yield* Effect.fail(auth)
-      return yield* Effect.fail(new CqlError.NoHostAvailable({ errors: failures }))
+    const pooled = [...metadata.current().hosts.values()].flatMap((h) => {
+      const conn = pools.get(h.endpoint)?.connections[0]
+      return conn === undefined ? [] : [[h.endpoint, conn] as const]
+    })
+    if (pooled.length === 0) {
+      return yield* Effect.fail(new CqlError.NoHostAvailable({ errors: new Map([["*", "no host has an open connection"]]) }))
     }
-    const protocolVersion = connections[0]!.version
-
-    // Round robin over open connections; a closed one is skipped (topology-aware plans come with the cluster layer).
-    let next = 0
-    const pick = (): Connection | undefined => {
-      for (let i = 0; i < connections.length; i++) {
-        const c = connections[next++ % connections.length]!
-        if (c.isOpen) return c
-      }
-      return undefined
-    }
+    const protocolVersion = pooled[0]![1].version
 
     /**
      * One attempt on one connection: the only Effect.async of the request path. `onResponse` maps the decoded
@@ -261,14 +192,46 @@ export const make = (config: SessionConfig) =>
         }
       })
 
-    /** Runs `f` on the next connection of the plan, or fails at once when the session is closed or no host is up. */
-    const withConnection = <A>(f: (conn: Connection) => Effect.Effect<A, RequestError>): Effect.Effect<A, RequestError> =>
+    /** One attempt on `host`: a connection of its pool, or a failure that moves the plan on without sending. */
+    const onHost = <A>(host: Host, f: (conn: Connection) => Effect.Effect<A, RequestError>): Effect.Effect<A, RequestError> => {
+      const pick = pools.get(host.endpoint)?.pick()
+      if (pick === undefined) return Effect.fail(new CqlError.NoConnection({ host: host.endpoint }))
+      if (pick === "busy") return Effect.fail(new CqlError.BusyConnection({ host: host.endpoint, inFlight: -1 }))
+      return f(pick)
+    }
+
+    /**
+     * Runs a request over the query plan with the retry and speculative-execution policies; `f` is one attempt on a
+     * connection, at the consistency a retry decision may have changed.
+     */
+    const overPlan = <A>(
+      routing: { readonly keyspace?: string | undefined; readonly routingKey?: Uint8Array | undefined; readonly consistency?: Consistency.Consistency | undefined },
+      idempotent: boolean,
+      f: (conn: Connection, consistency: Consistency.Consistency | undefined) => Effect.Effect<A, RequestError>
+    ): Effect.Effect<A, RequestError> =>
       Effect.suspend(() => {
         if (closed) return Effect.fail(new CqlError.SessionClosed({ message: "the session is closed" }))
-        const conn = pick()
-        if (conn === undefined) return Effect.fail(new CqlError.NoHostAvailable({ errors: new Map([["*", "every connection is closed"]]) }))
-        return f(conn)
+        return RequestExecution.execute({
+          plan: loadBalancing.newQueryPlan(metadata.current(), routing),
+          attempt: (host, _attempt, consistency) => onHost(host, (conn) => f(conn, consistency)),
+          retry: retryPolicy,
+          speculative,
+          idempotent
+        })
       })
+
+    /** The routing key of a prepared statement's bound values (its partition key), when every component is set. */
+    const routingKeyOf = (prepared: Registry.PreparedStatement, values: ReadonlyArray<unknown>): Uint8Array | undefined => {
+      const pk = prepared.pkIndexes
+      if (pk.length === 0) return undefined
+      const parts: Array<Uint8Array> = []
+      for (const i of pk) {
+        const bytes = Codec.encode(prepared.bindTypes[i]!, values[i])
+        if (Either.isLeft(bytes) || bytes.right === null) return undefined
+        parts.push(bytes.right)
+      }
+      return Option.getOrUndefined(TokenMap.routingKey(parts))
+    }
 
     const sendPrepare = (conn: Connection, query: string, keyspace: string | undefined) =>
       send(conn, { _tag: "Prepare", query, ...(keyspace === undefined || protocolVersion < 5 ? {} : { keyspace }) }, { timeoutMs: requestTimeoutMs }, (res) => {
@@ -308,10 +271,13 @@ export const make = (config: SessionConfig) =>
       })
 
     const prepare = (query: string, options?: { readonly keyspace?: string }) =>
-      withConnection((conn) => {
+      Effect.suspend(() => {
         const keyspace = options?.keyspace ?? config.keyspace
         const cached = registry.getPrepared(keyspace, query)
-        return cached !== undefined ? Effect.succeed(cached) : prepareOn(conn, query, keyspace).pipe(span("prepare", query, conn, keyspace))
+        // PREPARE changes nothing on the server: safe to retry anywhere.
+        return cached !== undefined
+          ? Effect.succeed(cached)
+          : overPlan({ keyspace }, true, (conn) => prepareOn(conn, query, keyspace).pipe(span("prepare", query, conn, keyspace)))
       })
 
     const bindByName = (columns: ReadonlyArray<Rows.ColumnSpec>, params: Readonly<Record<string, unknown>>) =>
@@ -377,67 +343,97 @@ export const make = (config: SessionConfig) =>
         : Effect.as(Effect.logWarning(`Cassandra warned about "${statement.query}": ${out.warnings.join("; ")}`), out)
     }
 
-    const runOnce = <A>(
+    /** A statement's options with a retry decision's consistency, when it changed one. */
+    const atConsistency = (options: Statement.QueryOptions | undefined, consistency: Consistency.Consistency | undefined) =>
+      consistency === undefined ? options : { ...options, consistency }
+
+    const sendOptions = (options: Statement.QueryOptions | undefined): SendOptions => ({
+      timeoutMs: options?.timeout === undefined ? requestTimeoutMs : Duration.toMillis(options.timeout),
+      tracing: options?.tracing === true
+    })
+
+    /** An unprepared statement, as QUERY, on one connection. */
+    const queryOn = <A>(conn: Connection, statement: Statement.Statement<A>, params: Statement.Params | undefined, options: Statement.QueryOptions | undefined) => {
+      const named = params !== undefined && isRecord(params)
+      const values = params === undefined ? undefined : named ? Object.values(params) : (params as ReadonlyArray<unknown>)
+      const req: Mutable<Request.Query> = {
+        _tag: "Query",
+        query: statement.query,
+        params: queryParameters(options, values, undefined, named ? Object.keys(params) : undefined, false)
+      }
+      if (options?.customPayload !== undefined) req.customPayload = options.customPayload
+      return send(conn, req, sendOptions(options), (res) => finish(statement, toResultSet(res, conn)))
+    }
+
+    /** A prepared statement, as EXECUTE, on one connection; UNPREPARED re-prepares there and retries once. */
+    const executeOn = <A>(
       conn: Connection,
       statement: Statement.Statement<A>,
-      params: Statement.Params | undefined,
-      options: Statement.QueryOptions | undefined
+      prepared: Registry.PreparedStatement,
+      values: ReadonlyArray<unknown>,
+      options: Statement.QueryOptions | undefined,
+      retryUnprepared: boolean
     ): Effect.Effect<ResultSet<A>, RequestError> => {
-      const query = statement.query
-      const opts: SendOptions = {
-        timeoutMs: options?.timeout === undefined ? requestTimeoutMs : Duration.toMillis(options.timeout),
-        tracing: options?.tracing === true
+      const req: Mutable<Request.Execute> = {
+        _tag: "Execute",
+        id: prepared.id,
+        params: queryParameters(options, values, prepared.bindTypes, undefined, prepared.resultColumns.length > 0)
       }
-      const keyspace = options?.keyspace ?? config.keyspace
-      const usePrepared = options?.prepare ?? (params !== undefined && (Array.isArray(params) ? params.length > 0 : Object.keys(params).length > 0))
-      if (!usePrepared) {
-        const named = params !== undefined && isRecord(params)
-        const values = params === undefined ? undefined : named ? Object.values(params) : (params as ReadonlyArray<unknown>)
-        const req: Mutable<Request.Query> = { _tag: "Query", query, params: queryParameters(options, values, undefined, named ? Object.keys(params) : undefined, false) }
-        if (options?.customPayload !== undefined) req.customPayload = options.customPayload
-        return send(conn, req, opts, (res) => finish(statement, toResultSet(res, conn)))
-      }
-      const execute = (prepared: Registry.PreparedStatement, retryUnprepared: boolean): Effect.Effect<ResultSet<A>, RequestError> => {
-        const bound = params === undefined ? [] : isRecord(params) ? bindByName(prepared.bindColumns, params) : params
-        const encoded = UdtMapping.encodeValues(registry, prepared.bindTypes, bound)
-        if (Either.isLeft(encoded)) {
-          return Effect.fail(new CqlError.SchemaMismatch({ message: `a parameter of "${query}" does not match its UDT Schema`, cause: encoded.left }))
-        }
-        const req: Mutable<Request.Execute> = {
-          _tag: "Execute",
-          id: prepared.id,
-          params: queryParameters(options, encoded.right, prepared.bindTypes, undefined, prepared.resultColumns.length > 0)
-        }
-        if (prepared.resultMetadataId !== undefined) req.resultMetadataId = prepared.resultMetadataId
-        if (options?.customPayload !== undefined) req.customPayload = options.customPayload
-        return send(
-          conn,
-          req,
-          { ...opts, resultColumns: prepared.resultColumns },
-          (res) => {
-            // v5 Metadata_changed: keep the new result metadata for the next executions.
-            if (res._tag === "Rows" && res.metadata.newMetadataId !== undefined && res.metadata.columns !== undefined) {
-              registry.updateResultMetadata(prepared, res.metadata.newMetadataId, res.metadata.columns)
-            }
-            return finish(statement, toResultSet(res, conn))
-          },
-          // The node lost the statement (restart, schema change): prepare it again there and retry, unseen by the caller.
-          retryUnprepared ? () => Effect.flatMap(prepareOn(conn, query, keyspace), (p) => execute(p, false)) : undefined
-        )
-      }
-      const cached = registry.getPrepared(keyspace, query)
-      return cached !== undefined ? execute(cached, true) : Effect.flatMap(prepareOn(conn, query, keyspace), (p) => execute(p, true))
+      if (prepared.resultMetadataId !== undefined) req.resultMetadataId = prepared.resultMetadataId
+      if (options?.customPayload !== undefined) req.customPayload = options.customPayload
+      return send(
+        conn,
+        req,
+        { ...sendOptions(options), resultColumns: prepared.resultColumns },
+        (res) => {
+          // v5 Metadata_changed: keep the new result metadata for the next executions.
+          if (res._tag === "Rows" && res.metadata.newMetadataId !== undefined && res.metadata.columns !== undefined) {
+            registry.updateResultMetadata(prepared, res.metadata.newMetadataId, res.metadata.columns)
+          }
+          return finish(statement, toResultSet(res, conn))
+        },
+        // The node lost the statement (restart, schema change): prepare it again there and retry, unseen by the caller.
+        retryUnprepared
+          ? () => Effect.flatMap(prepareOn(conn, prepared.query, prepared.keyspace), (p) => executeOn(conn, statement, p, values, options, false))
+          : undefined
+      )
     }
 
     const toStatement = <A>(q: string | Statement.Statement<A>, params?: Statement.Params, options?: Statement.QueryOptions): Statement.Statement<A> =>
       typeof q === "string" ? ({ query: q, params, options } as Statement.Statement<A>) : q
 
+    /** The values to bind to a prepared statement: by position or name, through the registered UDT Schemas. */
+    const bindValues = (prepared: Registry.PreparedStatement, params: Statement.Params | undefined): Either.Either<ReadonlyArray<unknown>, CqlError.SchemaMismatch> =>
+      Either.mapLeft(
+        UdtMapping.encodeValues(registry, prepared.bindTypes, params === undefined ? [] : isRecord(params) ? bindByName(prepared.bindColumns, params) : params),
+        (cause) => new CqlError.SchemaMismatch({ message: `a parameter of "${prepared.query}" does not match its UDT Schema`, cause })
+      )
+
     const runStatement = <A>(statement: Statement.Statement<A>, extra?: Statement.QueryOptions): Effect.Effect<ResultSet<A>, RequestError> =>
-      withConnection((conn) => {
+      Effect.suspend(() => {
         const params = Statement.encodeParams(statement)
         if (Either.isLeft(params)) return Effect.fail(params.left)
         const options = extra === undefined ? statement.options : { ...statement.options, ...extra }
-        return runOnce(conn, statement, params.right, options).pipe(span("execute", statement.query, conn, options?.keyspace))
+        const keyspace = options?.keyspace ?? config.keyspace
+        const idempotent = options?.idempotent === true
+        const consistency = options?.consistency ?? defaultConsistency
+        const p = params.right
+        const usePrepared = options?.prepare ?? (p !== undefined && (Array.isArray(p) ? p.length > 0 : Object.keys(p).length > 0))
+        if (!usePrepared) {
+          return overPlan({ keyspace, consistency }, idempotent, (conn, cl) =>
+            queryOn(conn, statement, p, atConsistency(options, cl)).pipe(span("execute", statement.query, conn, keyspace))
+          )
+        }
+        const run = (prepared: Registry.PreparedStatement) => {
+          const values = bindValues(prepared, p)
+          if (Either.isLeft(values)) return Effect.fail(values.left)
+          const routing = { keyspace: prepared.bindColumns[0]?.keyspace ?? keyspace, routingKey: routingKeyOf(prepared, values.right), consistency }
+          return overPlan(routing, idempotent, (conn, cl) =>
+            executeOn(conn, statement, prepared, values.right, atConsistency(options, cl), true).pipe(span("execute", statement.query, conn, keyspace))
+          )
+        }
+        const cached = registry.getPrepared(keyspace, statement.query)
+        return cached !== undefined ? run(cached) : Effect.flatMap(prepare(statement.query, keyspace === undefined ? undefined : { keyspace }), run)
       })
 
     const execute = (<A>(q: string | Statement.Statement<A>, params?: Statement.Params, options?: Statement.QueryOptions) =>
@@ -453,44 +449,44 @@ export const make = (config: SessionConfig) =>
     }) as Session["stream"]
 
     const batch = (statements: ReadonlyArray<Statement.Statement<unknown> | string>, options?: Statement.BatchOptions) =>
-      withConnection((conn) =>
-        Effect.gen(function* () {
-          const keyspace = options?.keyspace ?? config.keyspace
-          const children: Array<Request.BatchStatement> = []
-          for (const s of statements) {
-            const st = typeof s === "string" ? { query: s } : s
-            const params = Statement.encodeParams(st)
-            if (Either.isLeft(params)) return yield* params.left
-            const values = params.right === undefined ? [] : params.right
-            if (Array.isArray(values) && values.length === 0) {
-              children.push({ query: st.query, values: [] })
-            } else {
-              const prepared = registry.getPrepared(keyspace, st.query) ?? (yield* prepareOn(conn, st.query, keyspace))
-              const bound = UdtMapping.encodeValues(registry, prepared.bindTypes, isRecord(values) ? bindByName(prepared.bindColumns, values) : values)
-              if (Either.isLeft(bound)) {
-                return yield* new CqlError.SchemaMismatch({ message: `a parameter of "${st.query}" does not match its UDT Schema`, cause: bound.left })
-              }
-              children.push({ id: prepared.id, values: bound.right, types: prepared.bindTypes })
-            }
+      Effect.gen(function* () {
+        const keyspace = options?.keyspace ?? config.keyspace
+        const children: Array<Request.BatchStatement> = []
+        let routingKey: Uint8Array | undefined
+        for (const s of statements) {
+          const st = typeof s === "string" ? { query: s } : s
+          const params = Statement.encodeParams(st)
+          if (Either.isLeft(params)) return yield* params.left
+          const p = params.right
+          if (p === undefined || (Array.isArray(p) && p.length === 0)) {
+            children.push({ query: st.query, values: [] })
+          } else {
+            const prepared = registry.getPrepared(keyspace, st.query) ?? (yield* prepare(st.query, keyspace === undefined ? undefined : { keyspace }))
+            const values = bindValues(prepared, p)
+            if (Either.isLeft(values)) return yield* values.left
+            // Route the batch by its first statement's partition key (a single-partition batch lands on a replica).
+            routingKey ??= routingKeyOf(prepared, values.right)
+            children.push({ id: prepared.id, values: values.right, types: prepared.bindTypes })
           }
-          return yield* send(
-            conn,
-            {
-              _tag: "Batch",
-              type: options?.type ?? "LOGGED",
-              statements: children,
-              consistency: options?.consistency ?? defaultConsistency,
-              ...(options?.serialConsistency === undefined ? {} : { serialConsistency: options.serialConsistency }),
-              timestamp: options?.timestamp ?? timestamps.next(),
-              ...(options?.keyspace === undefined ? {} : { keyspace: options.keyspace }),
-              ...(options?.nowInSeconds === undefined ? {} : { nowInSeconds: options.nowInSeconds }),
-              ...(options?.customPayload === undefined ? {} : { customPayload: options.customPayload })
-            },
-            { timeoutMs: options?.timeout === undefined ? requestTimeoutMs : Duration.toMillis(options.timeout), tracing: options?.tracing ?? false },
-            (res) => finish(batchStatement, toResultSet(res, conn))
+        }
+        const consistency = options?.consistency ?? defaultConsistency
+        return yield* overPlan({ keyspace, routingKey, consistency }, options?.idempotent === true, (conn, cl) => {
+          const req: Mutable<Request.Batch> = {
+            _tag: "Batch",
+            type: options?.type ?? "LOGGED",
+            statements: children,
+            consistency: cl ?? consistency,
+            timestamp: options?.timestamp ?? timestamps.next()
+          }
+          if (options?.serialConsistency !== undefined) req.serialConsistency = options.serialConsistency
+          if (options?.keyspace !== undefined) req.keyspace = options.keyspace
+          if (options?.nowInSeconds !== undefined) req.nowInSeconds = options.nowInSeconds
+          if (options?.customPayload !== undefined) req.customPayload = options.customPayload
+          return send(conn, req, sendOptions(options), (res) => finish(batchStatement, toResultSet(res, conn))).pipe(
+            span("batch", "BATCH", conn, keyspace)
           )
-        }).pipe(span("batch", "BATCH", conn, options?.keyspace))
-      )
+        })
+      })
 
     const session: Session = {
       execute,
@@ -498,7 +494,7 @@ export const make = (config: SessionConfig) =>
       batch,
       stream,
       protocolVersion,
-      hosts: [...new Set(connections.map((c) => `${c.host}:${c.port}`))]
+      hosts: pooled.map(([endpoint]) => endpoint)
     }
     return session
   })
@@ -526,19 +522,29 @@ const formatUuid = (b: Buffer) => {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`
 }
 
-/** The cluster services a Session is built on; each is its own Layer, swappable in tests. */
-export const clusterServices = Layer.mergeAll(
-  Registry.layer,
-  Metrics.layer,
-  TimestampGenerator.layerMonotonic,
-  Executor.layer()
-)
+export type ClusterServices = Cluster.ClusterServices
 
-export type ClusterServices = Layer.Layer.Success<typeof clusterServices>
-
-/** A scoped Session, with its own cluster services (also provided, e.g. to register UDT Schemas or read metrics). */
+/**
+ * A scoped Session over its own cluster (Cluster.layer), whose services are provided too: e.g. to register UDT
+ * Schemas, read metrics, watch host events or read the metadata. The control connection's failure to reach any
+ * contact point is a NoHostAvailable, or an AuthenticationError when every host refused the credentials.
+ */
 export const layer = (config: SessionConfig): Layer.Layer<Session | ClusterServices, RequestError> =>
-  Layer.scoped(Session, make(config)).pipe(Layer.provideMerge(clusterServices))
+  Layer.scoped(Session, make(config)).pipe(
+    Layer.provideMerge(Cluster.layer(config)),
+    Layer.mapError((e): RequestError => {
+      if (e._tag !== "NoHostAvailable") return new CqlError.ConnectionError({ host: e.host ?? "", message: e.message, cause: e.cause })
+      // The control connection wraps each host's failure; an authentication refusal is the caller's to fix.
+      for (const [host, cause] of e.errors) {
+        const inner = cause instanceof ControlConnection.ControlConnectionError ? cause.cause : cause
+        if (inner instanceof CqlError.AuthenticationError) return inner
+        if (isFailure(inner) && inner._tag === "Auth") return toConnectionError(inner, host)
+      }
+      return e
+    })
+  )
+
+const isFailure = (u: unknown): u is ConnectionFailure => typeof u === "object" && u !== null && "_tag" in u && !(u instanceof Error)
 
 /** The same, with settings read through Effect Config (e.g. from the environment). */
 export const layerConfig = (

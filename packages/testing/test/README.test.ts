@@ -75,11 +75,12 @@ it.scopedLive("README: the driver against three stub nodes", () =>
     )
     expect((yield* session.execute("SELECT name FROM app.users WHERE id = ?", [1])).rows).toEqual([{ name: "Ada" }])
 
-    // Script the nodes: an error with its fields, once; then look at what they received.
+    // Script the nodes: an error with its fields, twice. The default retry policy tries an Unavailable once more
+    // on the next host, so the caller sees the second one; then look at what the nodes received.
     yield* server.addRules({
       query: /FROM app\.users/,
       error: { kind: "Unavailable", message: "Cannot achieve consistency level QUORUM", consistency: "QUORUM", required: 2, alive: 1 },
-      times: 1
+      times: 2
     })
     const err = yield* Effect.flip(session.execute("SELECT name FROM app.users WHERE id = ?", [1]))
     expect(err).toMatchObject({ _tag: "Unavailable", required: 2, alive: 1 })

@@ -2,7 +2,7 @@
  * The real driver Session against the stub server. Retry, speculative execution and reconnection policies do not
  * exist in the driver yet: their tests come with them.
  */
-import { Metadata, Session, Statement } from "@effect-cql/driver"
+import { LoadBalancingPolicy, Metadata, Session, Statement } from "@effect-cql/driver"
 import { DataType } from "@effect-cql/protocol"
 import { describe, expect, it } from "@effect/vitest"
 import * as Context from "effect/Context"
@@ -82,7 +82,8 @@ describe("the driver Session against the stub", () => {
       expect(s.protocolVersion).toBe(4)
       expect((yield* s.execute("SELECT native_protocol_version FROM system.local")).rows).toEqual([{ native_protocol_version: "4" }])
       const startups = (yield* server.nodes[0]!.requests).filter((r) => r.request._tag === "Options" || r.request._tag === "Startup")
-      expect(startups.map((r) => `v${r.version} ${r.request._tag}`)).toEqual(["v4 Options", "v4 Startup"])
+      // One v4 handshake per connection: the control connection's and the pool's.
+      expect(startups.map((r) => `v${r.version} ${r.request._tag}`).sort()).toEqual(["v4 Options", "v4 Options", "v4 Startup", "v4 Startup"])
     }))
 
   it.scopedLive("typed statements, paging streams and batches", () =>
@@ -159,7 +160,11 @@ describe("the driver Session against the stub", () => {
           }
         ]
       })
-      const s = yield* session(server, { contactPoints: [server.contactPoints[0]!] })
+      // system.local must come from the node the peers are read from, as over a control connection.
+      const s = yield* session(server, {
+        contactPoints: [server.contactPoints[0]!],
+        loadBalancing: LoadBalancingPolicy.allowList(LoadBalancingPolicy.roundRobin(), [server.nodes[0]!.contactPoint])
+      })
       const rows = (q: string) => Effect.map(s.execute(q), (rs) => rs.rows)
       const schema = (t: string) => rows(`SELECT * FROM system_schema.${t}`)
       const local = yield* rows("SELECT * FROM system.local WHERE key = 'local'")

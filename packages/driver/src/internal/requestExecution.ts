@@ -63,8 +63,17 @@ class Run<A> {
   record(host: Host, error: RequestError) {
     ;(this.errors ??= new Map()).set(host.endpoint, error)
   }
-  noHostAvailable() {
-    return new CqlError.NoHostAvailable({ errors: this.errors ?? new Map() })
+  /**
+   * The plan ran out. With a single host tried, its own error is the more useful answer (a one-node cluster's
+   * Unavailable stays an Unavailable); with several, NoHostAvailable carries each host's last error.
+   */
+  noHostAvailable(): RequestError {
+    const errors = this.errors ?? new Map<string, unknown>()
+    if (errors.size === 1) {
+      const only = errors.values().next().value
+      if (only instanceof Error && "_tag" in only) return only as RequestError
+    }
+    return new CqlError.NoHostAvailable({ errors })
   }
 }
 
@@ -79,7 +88,7 @@ const walk = <A, E>(
   Effect.catchAll(run.options.attempt(host, ++run.attempts, consistency), (error) => {
     run.record(host, error)
     // Never sent: no decision to make and no retry to count.
-    if (error._tag === "BusyConnection") return next(run, retryCount, consistency, exhausted)
+    if (error._tag === "BusyConnection" || error._tag === "NoConnection") return next(run, retryCount, consistency, exhausted)
     const decision = RetryPolicy.decide(run.options.retry, error, { retryCount, idempotent: run.options.idempotent })
     switch (decision._tag) {
       case "RetrySameHost":
