@@ -44,7 +44,10 @@ export interface Config {
   readonly port?: number
   /** Protocol version, credentials, TLS, timeouts... Compression defaults to none (the traffic is small). */
   readonly connection?: ConnectionSettings
-  /** Between rounds of reconnection attempts. Default exponential from 1 s, factor 2, capped at 60 s, jittered. */
+  /**
+   * Between rounds of reconnection attempts. Default exponential from 1 s, factor 2, capped at 60 s, jittered. A
+   * schedule that ends gives up: logged as an error, and the Metadata is no longer refreshed.
+   */
   readonly reconnectSchedule?: Schedule.Schedule<unknown, CqlError.NoHostAvailable>
   /** A refresh waits until no event came for this long. Default 1 s. */
   readonly refreshWindow?: Duration.DurationInput
@@ -307,7 +310,6 @@ export const make = (config: Config): Effect.Effect<
           current = { conn, state, endpoint }
           return current
         }).pipe(
-          Effect.mapError((f): QueryFailure | ConnectionFailure => f),
           Effect.onError(() =>
             Effect.promise(() => {
               if (listening === conn) listening = undefined
