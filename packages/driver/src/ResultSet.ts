@@ -16,6 +16,11 @@ export interface ResultSet<A = Rows.Row> {
   /** The tracing session id when tracing was asked for. */
   readonly tracingId: string | undefined
   readonly customPayload: Readonly<Record<string, Buffer | null>> | undefined
+  /**
+   * After a schema change (DDL): whether every live node reported the same schema version before the session's
+   * schema-agreement timeout; undefined for other statements.
+   */
+  readonly schemaInAgreement: boolean | undefined
   /** The coordinator that answered, as host:port. */
   readonly coordinator: string
 }

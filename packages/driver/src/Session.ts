@@ -63,6 +63,8 @@ export interface SessionConfig extends Cluster.ClusterConfig {
   readonly retryPolicy?: RetryPolicy.RetryPolicy
   /** Speculative executions for idempotent statements. Default none. */
   readonly speculativeExecution?: SpeculativeExecution.SpeculativeExecution
+  /** How long a schema change waits for the nodes to agree on the schema. Default 10 s. */
+  readonly schemaAgreementTimeout?: Duration.DurationInput
 }
 
 export interface Session {
@@ -124,10 +126,12 @@ export const make = (config: SessionConfig) =>
     const timestamps = yield* TimestampGenerator.TimestampGenerator
     const metadata = yield* MetadataService.MetadataService
     const pools = yield* ConnectionPools.ConnectionPools
+    const control = yield* ControlConnection.ControlConnectionService
 
     const requestTimeoutMs = millis(config.requestTimeout, 12_000)
     const defaultConsistency = config.defaultConsistency ?? "LOCAL_ONE"
     const defaultPageSize = config.defaultPageSize ?? 5000
+    const schemaAgreementTimeout = config.schemaAgreementTimeout ?? "10 seconds"
     const loadBalancing = Cluster.loadBalancingOf(config)
     const retryPolicy = config.retryPolicy ?? RetryPolicy.defaultRetryPolicy
     const speculative = config.speculativeExecution ?? SpeculativeExecution.none
@@ -321,12 +325,13 @@ export const make = (config: SessionConfig) =>
         warnings: res.warnings ?? [],
         tracingId: res.tracingId === undefined ? undefined : formatUuid(res.tracingId),
         customPayload: res.customPayload,
+        schemaInAgreement: undefined,
         coordinator: hostIdOf(conn)
       }
     }
 
     /** Rows through the registered UDT Schemas and the statement's row Schema; warnings logged. Plain TS unless warned. */
-    const finish = <A>(statement: Statement.Statement<A>, raw: ResultSet<Rows.Row>): Effect.Effect<ResultSet<A>, RequestError> => {
+    const finish = <A>(statement: Statement.Statement<A>, raw: ResultSet<Rows.Row>, schemaChanged = false): Effect.Effect<ResultSet<A>, RequestError> => {
       let rs = raw
       if (raw.rows.length > 0) {
         const mapped = UdtMapping.decodeRows(registry, raw.columns, raw.rows)
@@ -338,6 +343,10 @@ export const make = (config: SessionConfig) =>
       const decoded = Statement.decodeRows(statement, rs.rows)
       if (Either.isLeft(decoded)) return Effect.fail(decoded.left)
       const out: ResultSet<A> = decoded.right === (rs.rows as ReadonlyArray<unknown>) ? (rs as ResultSet<any>) : { ...rs, rows: decoded.right }
+      if (schemaChanged) {
+        // DDL: wait until the nodes agree on the schema, so the next statement sees it wherever it lands.
+        return Effect.map(control.awaitSchemaAgreement(schemaAgreementTimeout), (a) => ({ ...out, schemaInAgreement: a.agreed }))
+      }
       return out.warnings.length === 0
         ? Effect.succeed(out)
         : Effect.as(Effect.logWarning(`Cassandra warned about "${statement.query}": ${out.warnings.join("; ")}`), out)
@@ -362,7 +371,7 @@ export const make = (config: SessionConfig) =>
         params: queryParameters(options, values, undefined, named ? Object.keys(params) : undefined, false)
       }
       if (options?.customPayload !== undefined) req.customPayload = options.customPayload
-      return send(conn, req, sendOptions(options), (res) => finish(statement, toResultSet(res, conn)))
+      return send(conn, req, sendOptions(options), (res) => finish(statement, toResultSet(res, conn), res._tag === "SchemaChange"))
     }
 
     /** A prepared statement, as EXECUTE, on one connection; UNPREPARED re-prepares there and retries once. */
@@ -390,7 +399,7 @@ export const make = (config: SessionConfig) =>
           if (res._tag === "Rows" && res.metadata.newMetadataId !== undefined && res.metadata.columns !== undefined) {
             registry.updateResultMetadata(prepared, res.metadata.newMetadataId, res.metadata.columns)
           }
-          return finish(statement, toResultSet(res, conn))
+          return finish(statement, toResultSet(res, conn), res._tag === "SchemaChange")
         },
         // The node lost the statement (restart, schema change): prepare it again there and retry, unseen by the caller.
         retryUnprepared

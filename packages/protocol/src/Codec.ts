@@ -9,7 +9,7 @@
  * - float, double: number; boolean: boolean
  * - decimal: effect `BigDecimal` (encode also takes a decimal string, a number or a bigint)
  * - timestamp: Date (encode also takes milliseconds as a number or a bigint). A stored timestamp beyond Date's
- *   range (±8.64e15 ms) fails to decode with a DecodeError rather than becoming an Invalid Date.
+ *   range (±8.64e15 ms, e.g. the Long.MAX Cassandra writes for "never") decodes exactly, as bigint milliseconds.
  * - date: `CqlDate` (encode also takes a Date, meaning its UTC day, or `YYYY-MM-DD`)
  * - time: `CqlTime` (encode also takes bigint nanoseconds or `HH:MM:SS[.fffffffff]`)
  * - duration: `CqlDuration` (encode also takes a string such as `1h30m`)

@@ -149,6 +149,7 @@ export const make = (options: Options = {}): Effect.Effect<{ readonly session: S
         warnings: rule.warnings ?? [],
         tracingId: undefined,
         customPayload: undefined,
+        schemaInAgreement: undefined,
         coordinator: host
       }
     }

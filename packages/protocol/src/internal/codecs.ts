@@ -239,13 +239,12 @@ const timestampMillis = (type: DataType, v: unknown): number | bigint => {
   return wrongType(type, v, "a Date, or milliseconds as a number or bigint")
 }
 
-const readTimestamp = (type: DataType, b: Buffer, o: number): Date => {
+const readTimestamp = (b: Buffer, o: number): Date | bigint => {
   const hi = b.readInt32BE(o)
   const ms = hi * two32 + b.readUInt32BE(o + 4)
-  // Beyond Date's range the value cannot be a Date: fail rather than return an Invalid Date.
-  if (ms > ms64Max || ms < -ms64Max) {
-    return decodeFail(`${toCql(type)} ${b.readBigInt64BE(o)} ms is outside the range of a JS Date`, o)
-  }
+  // Beyond Date's range (Cassandra itself stores Long.MAX as "never" in system_schema.dropped_columns) the value
+  // cannot be a Date: it comes back exact, as bigint milliseconds, rather than failing the whole page.
+  if (ms > ms64Max || ms < -ms64Max) return b.readBigInt64BE(o)
   return new Date(ms)
 }
 
@@ -388,7 +387,7 @@ const nativeCodec = (type: DataType & { kind: NativeTypeName }): ValueCodec => {
         type,
         8,
         (b, o, v) => putInt64(type, b, o, timestampMillis(type, v)),
-        (b, o, len) => (len === 8 ? readTimestamp(type, b, o) : notSized(type, len, o))
+        (b, o, len) => (len === 8 ? readTimestamp(b, o) : notSized(type, len, o))
       )
     case "uuid":
       return fixed(

@@ -1,0 +1,141 @@
+/**
+ * The Session on real multi-node clusters started by the project's harness: token-aware routing, a node killed
+ * (SIGKILL) while idempotent writes run, its restart, and DC-aware load balancing over two data centres.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { ConnectionPools, HostEvents, LoadBalancingPolicy, MetadataService, Session, TokenMap } from "@effect-cql/driver"
+import { Codec, DataType } from "@effect-cql/protocol"
+import { Context, Effect, Either, Exit, Fiber, Layer, Option, Queue, Scope } from "effect"
+import { type Cluster, startCluster } from "../../../../scripts/harness.js"
+
+const build = (config: Session.SessionConfig) =>
+  Effect.gen(function* () {
+    const scope = yield* Scope.make()
+    const ctx = yield* Layer.buildWithScope(Session.layer(config), scope)
+    return { ctx, session: Context.get(ctx, Session.Session), close: Scope.close(scope, Exit.void) }
+  })
+
+const routingKeyOfInt = (k: number) => {
+  const bytes = Either.getOrThrow(Codec.encode(DataType.native.int, k))!
+  return Option.getOrThrow(TokenMap.routingKey([bytes]))
+}
+
+describe("three nodes", () => {
+  let cluster: Cluster
+  beforeAll(async () => {
+    cluster = await startCluster({ ipBase: 80, nodes: 3 })
+  }, 300_000)
+  afterAll(() => cluster?.stop(), 120_000)
+
+  it.live(
+    "token-aware: the coordinator of every single-partition prepared statement is one of its replicas",
+    () =>
+      Effect.gen(function* () {
+        const { ctx, session, close } = yield* build({ contactPoints: [cluster.addresses[0]!], localDataCenter: "dc1" })
+        yield* session.execute("CREATE KEYSPACE IF NOT EXISTS routed WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}")
+        yield* session.execute("CREATE TABLE IF NOT EXISTS routed.kv (k int PRIMARY KEY, v text)")
+        // The keyspace must be in the token map before routing can use it.
+        const metadata = Context.get(ctx, MetadataService.MetadataService)
+        yield* Effect.iterate(0, { while: (n) => n < 100 && !metadata.current().keyspaces.has("routed"), body: (n) => Effect.as(Effect.sleep("100 millis"), n + 1) })
+        let onReplica = 0
+        const total = 1000
+        for (let k = 0; k < total; k++) {
+          const rs = yield* session.execute("INSERT INTO routed.kv (k, v) VALUES (?, ?)", [k, `v${k}`])
+          const replicas = metadata.current().tokenMap!.replicasOfKey("routed", routingKeyOfInt(k)).map((h) => h.endpoint)
+          if (replicas.includes(rs.coordinator)) onReplica++
+        }
+        expect(onReplica).toBe(total)
+        yield* close
+      }),
+    180_000
+  )
+
+  it.live(
+    "kill -9 a node during idempotent writes: Down is seen, >= 99.9% succeed, every acknowledged row reads back; restart: Up, pool refilled",
+    () =>
+      Effect.gen(function* () {
+        const { ctx, session, close } = yield* build({
+          contactPoints: cluster.addresses.slice(),
+          localDataCenter: "dc1",
+          requestTimeout: "2 seconds",
+          heartbeatInterval: "1 second",
+          reconnectionSchedule: ConnectionPools.reconnectionSchedule({ base: "500 millis", max: "2 seconds" })
+        })
+        const events = Context.get(ctx, HostEvents.HostEvents)
+        const pools = Context.get(ctx, ConnectionPools.ConnectionPools)
+        const seen = yield* Queue.unbounded<string>()
+        yield* events.onHostEvent((e) => Queue.unsafeOffer(seen, `${e._tag} ${e.host.endpoint}`))
+        yield* session.execute("CREATE KEYSPACE IF NOT EXISTS survive WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 3}")
+        yield* session.execute("CREATE TABLE IF NOT EXISTS survive.kv (k int PRIMARY KEY, v text)")
+        const victim = `${cluster.addresses[1]}:9042`
+
+        const acked: Array<number> = []
+        let failed = 0
+        const writes = 3000
+        const writer = Effect.forEach(
+          Array.from({ length: writes }, (_, k) => k),
+          (k) =>
+            session.execute("INSERT INTO survive.kv (k, v) VALUES (?, ?)", [k, `v${k}`], { consistency: "ONE", idempotent: true }).pipe(
+              Effect.match({ onFailure: () => void failed++, onSuccess: () => void acked.push(k) })
+            ),
+          { concurrency: 16, discard: true }
+        )
+        const running = yield* Effect.fork(writer)
+        yield* Effect.sleep("300 millis")
+        yield* Effect.promise(() => cluster.cassandra("kill", "2"))
+        yield* Fiber.join(running)
+        expect(failed / writes).toBeLessThanOrEqual(0.001)
+        // Down, from the pool's own sockets or from gossip.
+        const down = yield* Queue.take(seen).pipe(Effect.repeat({ until: (e) => e === `Down ${victim}` }), Effect.timeout("30 seconds"))
+        expect(down).toBe(`Down ${victim}`)
+        // Nothing acknowledged is lost: read back at QUORUM (2 of RF 3, the dead node aside).
+        const present = new Set<number>()
+        for (let k = 0; k < writes; k += 500) {
+          const batch = Array.from({ length: 500 }, (_, i) => k + i)
+          const rs = yield* session.execute(`SELECT k FROM survive.kv WHERE k IN (${batch.join(",")})`, undefined, { consistency: "QUORUM" })
+          for (const r of rs.rows) present.add(r["k"] as number)
+        }
+        expect(acked.filter((k) => !present.has(k))).toEqual([])
+
+        yield* Effect.promise(() => cluster.cassandra("start-node", "2"))
+        const up = yield* Queue.take(seen).pipe(Effect.repeat({ until: (e) => e === `Up ${victim}` }), Effect.timeout("60 seconds"))
+        expect(up).toBe(`Up ${victim}`)
+        const refilled = yield* Effect.iterate(0, {
+          while: (n) => n < 100 && pools.get(victim)?.pick() === undefined,
+          body: (n) => Effect.as(Effect.sleep("200 millis"), n + 1)
+        })
+        expect(refilled).toBeLessThan(100)
+        yield* close
+      }),
+    300_000
+  )
+})
+
+describe("two data centres", () => {
+  let cluster: Cluster
+  beforeAll(async () => {
+    cluster = await startCluster({ ipBase: 90, nodes: 3, dcs: "2,1" })
+  }, 300_000)
+  afterAll(() => cluster?.stop(), 120_000)
+
+  it.live(
+    "DC-aware: every request goes to the local data centre while it is up",
+    () =>
+      Effect.gen(function* () {
+        const { session, close } = yield* build({
+          contactPoints: [cluster.addresses[2]!],
+          loadBalancing: LoadBalancingPolicy.dcAware({ localDc: "dc1" })
+        })
+        const local = new Set(cluster.addresses.slice(0, 2).map((a) => `${a}:9042`))
+        const coordinators = new Map<string, number>()
+        for (let i = 0; i < 500; i++) {
+          const rs = yield* session.execute("SELECT release_version FROM system.local")
+          coordinators.set(rs.coordinator, (coordinators.get(rs.coordinator) ?? 0) + 1)
+        }
+        expect([...coordinators.keys()].filter((c) => !local.has(c))).toEqual([])
+        expect(coordinators.size).toBe(2) // both local nodes share the load
+        yield* close
+      }),
+    120_000
+  )
+})
