@@ -256,11 +256,12 @@ export const make = (config: SessionConfig) =>
         return Effect.succeed(statement)
       })
 
-    // Concurrent first executions of one statement share a single PREPARE.
+    // Concurrent first executions of one statement on one host share a single PREPARE (per host: a re-prepare after
+    // UNPREPARED must reach that host, not join a PREPARE running elsewhere).
     const preparing = new Map<string, Deferred.Deferred<Registry.PreparedStatement, RequestError>>()
     const prepareOn = (conn: Connection, query: string, keyspace: string | undefined) =>
       Effect.suspend(() => {
-        const key = `${keyspace ?? ""}\u0000${query}`
+        const key = `${hostIdOf(conn)}\u0000${keyspace ?? ""}\u0000${query}`
         const pending = preparing.get(key)
         if (pending !== undefined) return Deferred.await(pending)
         const deferred = Deferred.unsafeMake<Registry.PreparedStatement, RequestError>(FiberId.none)
@@ -330,8 +331,39 @@ export const make = (config: SessionConfig) =>
       }
     }
 
+    /**
+     * Schema agreement after DDL on `coordinator`: its own schema version (read on the same connection, so it is the
+     * version after the change) must be what every live node reports. Checking only that the nodes agree could
+     * pass before the change has even reached the control node's view.
+     */
+    const awaitAgreement = (coordinator: Connection): Effect.Effect<boolean> => {
+      const localVersion = send(
+        coordinator,
+        { _tag: "Query", query: "SELECT schema_version FROM system.local", params: { consistency: "ONE" } },
+        { timeoutMs: requestTimeoutMs },
+        (res) => Effect.succeed(res._tag === "Rows" ? String(res.rows[0]?.["schema_version"] ?? "") : "")
+      )
+      const deadline = Date.now() + Duration.toMillis(schemaAgreementTimeout)
+      const check = (target: string): Effect.Effect<boolean> =>
+        Effect.flatMap(control.awaitSchemaAgreement(Duration.millis(Math.max(0, deadline - Date.now()))), (a) => {
+          const settled = a.agreed && [...a.versions.values()].every((v) => v === target)
+          if (settled) return Effect.succeed(true)
+          if (Date.now() >= deadline) return Effect.succeed(false)
+          return Effect.zipRight(Effect.sleep("200 millis"), check(target))
+        })
+      return localVersion.pipe(
+        Effect.flatMap((target) => (target === "" ? Effect.succeed(false) : check(target))),
+        Effect.orElseSucceed(() => false)
+      )
+    }
+
     /** Rows through the registered UDT Schemas and the statement's row Schema; warnings logged. Plain TS unless warned. */
-    const finish = <A>(statement: Statement.Statement<A>, raw: ResultSet<Rows.Row>, schemaChanged = false): Effect.Effect<ResultSet<A>, RequestError> => {
+    const finish = <A>(
+      statement: Statement.Statement<A>,
+      raw: ResultSet<Rows.Row>,
+      schemaChanged = false,
+      conn?: Connection
+    ): Effect.Effect<ResultSet<A>, RequestError> => {
       let rs = raw
       if (raw.rows.length > 0) {
         const mapped = UdtMapping.decodeRows(registry, raw.columns, raw.rows)
@@ -343,9 +375,9 @@ export const make = (config: SessionConfig) =>
       const decoded = Statement.decodeRows(statement, rs.rows)
       if (Either.isLeft(decoded)) return Effect.fail(decoded.left)
       const out: ResultSet<A> = decoded.right === (rs.rows as ReadonlyArray<unknown>) ? (rs as ResultSet<any>) : { ...rs, rows: decoded.right }
-      if (schemaChanged) {
+      if (schemaChanged && conn !== undefined) {
         // DDL: wait until the nodes agree on the schema, so the next statement sees it wherever it lands.
-        return Effect.map(control.awaitSchemaAgreement(schemaAgreementTimeout), (a) => ({ ...out, schemaInAgreement: a.agreed }))
+        return Effect.map(awaitAgreement(conn), (agreed) => ({ ...out, schemaInAgreement: agreed }))
       }
       return out.warnings.length === 0
         ? Effect.succeed(out)
@@ -371,7 +403,7 @@ export const make = (config: SessionConfig) =>
         params: queryParameters(options, values, undefined, named ? Object.keys(params) : undefined, false)
       }
       if (options?.customPayload !== undefined) req.customPayload = options.customPayload
-      return send(conn, req, sendOptions(options), (res) => finish(statement, toResultSet(res, conn), res._tag === "SchemaChange"))
+      return send(conn, req, sendOptions(options), (res) => finish(statement, toResultSet(res, conn), res._tag === "SchemaChange", conn))
     }
 
     /** A prepared statement, as EXECUTE, on one connection; UNPREPARED re-prepares there and retries once. */
@@ -399,7 +431,7 @@ export const make = (config: SessionConfig) =>
           if (res._tag === "Rows" && res.metadata.newMetadataId !== undefined && res.metadata.columns !== undefined) {
             registry.updateResultMetadata(prepared, res.metadata.newMetadataId, res.metadata.columns)
           }
-          return finish(statement, toResultSet(res, conn), res._tag === "SchemaChange")
+          return finish(statement, toResultSet(res, conn), res._tag === "SchemaChange", conn)
         },
         // The node lost the statement (restart, schema change): prepare it again there and retry, unseen by the caller.
         retryUnprepared
