@@ -1,34 +1,89 @@
 /**
- * Drives the request path for profiling: `node --cpu-prof` over vite-node, e.g.
- *   npx vite-node --config scripts/vite.config.ts scripts/profile-request.ts -- 200000 256
- * Prepared single-row SELECTs by key against 127.0.0.1; prints requests/s and the process CPU per request.
+ * Drives the request path for profiling: prepared single-row SELECTs by key, N workers each awaiting its request
+ * before sending the next; prints requests/s and the client's CPU per 1,000 requests after each round.
+ *
+ *   node scripts/profile-request.ts is not runnable as is: bundle it first (vite-node's per-module transform slows
+ *   hot code), e.g.
+ *   npx esbuild scripts/profile-request.ts --bundle --platform=node --format=esm --packages=external \
+ *     --tsconfig=tsconfig.json --outfile=bench/.build/profile-request.mjs && node bench/build.mjs
+ *   node [--cpu-prof] bench/.build/profile-request.mjs [total=100000] [concurrency=256] [target=stub|cassandra] [mode=promise|fiber] [rounds=3]
+ *
+ * target "stub": bench/.build/stub-target.mjs (the benchmark's null server) in a process of its own on 127.0.1.1,
+ * so a profile is the client's alone; "cassandra": the node on 127.0.0.1. mode "promise": one `runPromise` per
+ * request, as the benchmark's runner calls it; "fiber": the workers are fibers of one program.
  */
 import { Session } from "@effect-cql/driver"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
+import * as ManagedRuntime from "effect/ManagedRuntime"
+import { spawn } from "node:child_process"
 
 const total = Number(process.argv[2] ?? 100_000)
 const concurrency = Number(process.argv[3] ?? 256)
+const target = process.argv[4] ?? "stub"
+const mode = process.argv[5] ?? "promise"
+const rounds = Number(process.argv[6] ?? 3)
 
-const program = Effect.gen(function* () {
-  const s = yield* Session.Session
-  yield* s.execute("CREATE KEYSPACE IF NOT EXISTS profile WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}")
-  yield* s.execute("CREATE TABLE IF NOT EXISTS profile.kv (k int PRIMARY KEY, v text)")
-  yield* Effect.forEach(Array.from({ length: 100 }, (_, i) => i), (k) => s.execute("INSERT INTO profile.kv (k, v) VALUES (?, ?)", [k, `value ${k}`]), { concurrency: 16, discard: true })
-  const query = "SELECT k, v FROM profile.kv WHERE k = ?"
-  let next = 0
-  const worker = Effect.gen(function* () {
-    while (next < total) {
-      const k = next++ % 100
-      yield* s.execute(query, [k])
-    }
+const STUB_HOST = "127.0.1.1"
+const STUB_PORT = 9042
+const query = "SELECT k, name, n, score FROM bench.rows WHERE k = ?"
+
+const startStub = async (): Promise<() => void> => {
+  const child = spawn(process.execPath, ["bench/.build/stub-target.mjs", STUB_HOST, String(STUB_PORT), "100"], {
+    stdio: ["ignore", "inherit", "pipe"]
   })
-  const cpu0 = process.cpuUsage()
-  const t0 = performance.now()
-  yield* Effect.all(Array.from({ length: concurrency }, () => worker), { concurrency: "unbounded", discard: true })
-  const ms = performance.now() - t0
-  const cpu = process.cpuUsage(cpu0)
-  console.log(`${total} requests at concurrency ${concurrency}: ${Math.round(total / (ms / 1000))} req/s, ` +
-    `client CPU ${((cpu.user + cpu.system) / 1000 / total * 1000).toFixed(1)} ms per 1k requests`)
-})
+  await new Promise<void>((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`the stub exited with ${code}`)))
+    child.stderr.on("data", (d: Buffer) => {
+      if (d.toString().includes("listening")) resolve()
+    })
+  })
+  return () => child.kill("SIGTERM")
+}
 
-await Effect.runPromise(program.pipe(Effect.provide(Session.layer({ contactPoints: ["127.0.0.1"] }))))
+const stop = target === "stub" ? await startStub() : () => {}
+const runtime = ManagedRuntime.make(
+  Session.layer({
+    contactPoints: [target === "stub" ? STUB_HOST : "127.0.0.1"],
+    port: target === "stub" ? STUB_PORT : 9042,
+    localDataCenter: "dc1",
+    defaultConsistency: "LOCAL_ONE"
+  })
+)
+try {
+  const s = await runtime.runPromise(Session.Session)
+  if (target !== "stub") {
+    await runtime.runPromise(s.execute("CREATE KEYSPACE IF NOT EXISTS bench WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}"))
+    await runtime.runPromise(s.execute("CREATE TABLE IF NOT EXISTS bench.rows (k int PRIMARY KEY, name text, n bigint, score double)"))
+  }
+  await runtime.runPromise(s.prepare(query))
+  const options = { prepare: true } as const
+
+  const round = async (): Promise<void> => {
+    let next = 0
+    const cpu0 = process.cpuUsage()
+    const t0 = performance.now()
+    if (mode === "fiber") {
+      const worker = Effect.suspend(() => Effect.whileLoop({
+        while: () => next < total,
+        body: () => s.execute(query, [next++ % 100], options),
+        step: () => {}
+      }))
+      await runtime.runPromise(Effect.all(Array.from({ length: concurrency }, () => worker), { concurrency: "unbounded", discard: true }))
+    } else {
+      const worker = async () => {
+        while (next < total) await runtime.runPromise(s.execute(query, [next++ % 100], options))
+      }
+      await Promise.all(Array.from({ length: concurrency }, worker))
+    }
+    const ms = performance.now() - t0
+    const cpu = process.cpuUsage(cpu0)
+    console.log(
+      `${target} ${mode}: ${total} requests at concurrency ${concurrency}: ${Math.round(total / (ms / 1000))} req/s, ` +
+        `client CPU ${((cpu.user + cpu.system) / 1000 / total * 1000).toFixed(1)} ms per 1k requests`
+    )
+  }
+  for (let r = 0; r < rounds; r++) await round()
+} finally {
+  await runtime.dispose()
+  stop()
+}

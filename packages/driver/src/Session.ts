@@ -23,6 +23,7 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import type * as Tracer from "effect/Tracer"
 import * as Cluster from "./Cluster.js"
 import * as ConnectionPools from "./ConnectionPools.js"
 import * as ControlConnection from "./ControlConnection.js"
@@ -182,19 +183,45 @@ export const make = (config: SessionConfig) =>
         return id < 0 ? undefined : Effect.sync(() => conn.cancel(id))
       })
 
-    const span = (operation: string, query: string, conn: Connection, keyspace: string | undefined) =>
-      Effect.withSpan(`cql.${operation}`, {
-        kind: "client",
-        captureStackTrace: false,
-        attributes: {
-          "db.system.name": "cassandra",
-          "db.namespace": keyspace ?? config.keyspace ?? "",
-          "db.operation.name": firstWord(query),
-          "db.query.text": query,
-          "server.address": conn.host,
-          "server.port": conn.port
+    /**
+     * Runs `effect` in a client span with the OTel database attributes. `useSpan`, not `withSpan`: the request's
+     * own steps start no child span, and providing the span as the parent would copy the fiber's context on every
+     * request. The span options are built once per connection, operation, keyspace and query.
+     */
+    const inSpan = <A>(
+      operation: string,
+      query: string,
+      conn: Connection,
+      keyspace: string | undefined,
+      effect: Effect.Effect<A, RequestError>
+    ): Effect.Effect<A, RequestError> => {
+      const namespace = keyspace ?? config.keyspace ?? ""
+      let byQuery = spanOptions.get(conn)
+      if (byQuery === undefined) spanOptions.set(conn, (byQuery = new Map()))
+      let cached = byQuery.get(query)
+      if (cached === undefined || cached.name !== `cql.${operation}` || cached.namespace !== namespace) {
+        // Bounded: unprepared statements with literals would otherwise grow it without end.
+        if (byQuery.size >= SPAN_OPTIONS_PER_CONNECTION) byQuery.clear()
+        cached = {
+          name: `cql.${operation}`,
+          namespace,
+          options: {
+            kind: "client",
+            captureStackTrace: false,
+            attributes: {
+              "db.system.name": "cassandra",
+              "db.namespace": namespace,
+              "db.operation.name": firstWord(query),
+              "db.query.text": query,
+              "server.address": conn.host,
+              "server.port": conn.port
+            }
+          }
         }
-      })
+        byQuery.set(query, cached)
+      }
+      return Effect.useSpan(cached.name, cached.options, () => effect)
+    }
 
     /** One attempt on `host`: a connection of its pool, or a failure that moves the plan on without sending. */
     const onHost = <A>(host: Host, f: (conn: Connection) => Effect.Effect<A, RequestError>): Effect.Effect<A, RequestError> => {
@@ -206,23 +233,23 @@ export const make = (config: SessionConfig) =>
 
     /**
      * Runs a request over the query plan with the retry and speculative-execution policies; `f` is one attempt on a
-     * connection, at the consistency a retry decision may have changed.
+     * connection, at the consistency a retry decision may have changed. Not lazy: every caller calls it while its
+     * own Effect runs (inside `suspend`, `flatMap` or `gen`), so the plan is taken per run.
      */
     const overPlan = <A>(
       routing: { readonly keyspace?: string | undefined; readonly routingKey?: Uint8Array | undefined; readonly consistency?: Consistency.Consistency | undefined },
       idempotent: boolean,
       f: (conn: Connection, consistency: Consistency.Consistency | undefined) => Effect.Effect<A, RequestError>
-    ): Effect.Effect<A, RequestError> =>
-      Effect.suspend(() => {
-        if (closed) return Effect.fail(new CqlError.SessionClosed({ message: "the session is closed" }))
-        return RequestExecution.execute({
-          plan: loadBalancing.newQueryPlan(metadata.current(), routing),
-          attempt: (host, _attempt, consistency) => onHost(host, (conn) => f(conn, consistency)),
-          retry: retryPolicy,
-          speculative,
-          idempotent
-        })
+    ): Effect.Effect<A, RequestError> => {
+      if (closed) return Effect.fail(new CqlError.SessionClosed({ message: "the session is closed" }))
+      return RequestExecution.start({
+        plan: loadBalancing.newQueryPlan(metadata.current(), routing),
+        attempt: (host, _attempt, consistency) => onHost(host, (conn) => f(conn, consistency)),
+        retry: retryPolicy,
+        speculative,
+        idempotent
       })
+    }
 
     /** The routing key of a prepared statement's bound values (its partition key), when every component is set. */
     const routingKeyOf = (prepared: Registry.PreparedStatement, values: ReadonlyArray<unknown>): Uint8Array | undefined => {
@@ -282,7 +309,7 @@ export const make = (config: SessionConfig) =>
         // PREPARE changes nothing on the server: safe to retry anywhere.
         return cached !== undefined
           ? Effect.succeed(cached)
-          : overPlan({ keyspace }, true, (conn) => prepareOn(conn, query, keyspace).pipe(span("prepare", query, conn, keyspace)))
+          : overPlan({ keyspace }, true, (conn) => inSpan("prepare", query, conn, keyspace, prepareOn(conn, query, keyspace)))
       })
 
     const bindByName = (columns: ReadonlyArray<Rows.ColumnSpec>, params: Readonly<Record<string, unknown>>) =>
@@ -462,7 +489,7 @@ export const make = (config: SessionConfig) =>
         const usePrepared = options?.prepare ?? (p !== undefined && (Array.isArray(p) ? p.length > 0 : Object.keys(p).length > 0))
         if (!usePrepared) {
           return overPlan({ keyspace, consistency }, idempotent, (conn, cl) =>
-            queryOn(conn, statement, p, atConsistency(options, cl)).pipe(span("execute", statement.query, conn, keyspace))
+            inSpan("execute", statement.query, conn, keyspace, queryOn(conn, statement, p, atConsistency(options, cl)))
           )
         }
         const run = (prepared: Registry.PreparedStatement) => {
@@ -470,7 +497,7 @@ export const make = (config: SessionConfig) =>
           if (Either.isLeft(values)) return Effect.fail(values.left)
           const routing = { keyspace: prepared.bindColumns[0]?.keyspace ?? keyspace, routingKey: routingKeyOf(prepared, values.right), consistency }
           return overPlan(routing, idempotent, (conn, cl) =>
-            executeOn(conn, statement, prepared, values.right, atConsistency(options, cl), true).pipe(span("execute", statement.query, conn, keyspace))
+            inSpan("execute", statement.query, conn, keyspace, executeOn(conn, statement, prepared, values.right, atConsistency(options, cl), true))
           )
         }
         const cached = registry.getPrepared(keyspace, statement.query)
@@ -523,9 +550,7 @@ export const make = (config: SessionConfig) =>
           if (options?.keyspace !== undefined) req.keyspace = options.keyspace
           if (options?.nowInSeconds !== undefined) req.nowInSeconds = options.nowInSeconds
           if (options?.customPayload !== undefined) req.customPayload = options.customPayload
-          return send(conn, req, sendOptions(options), (res) => finish(batchStatement, toResultSet(res, conn))).pipe(
-            span("batch", "BATCH", conn, keyspace)
-          )
+          return inSpan("batch", "BATCH", conn, keyspace, send(conn, req, sendOptions(options), (res) => finish(batchStatement, toResultSet(res, conn))))
         })
       })
 
@@ -550,6 +575,14 @@ const hostIdOf = (conn: Connection): string => {
   }
   return id
 }
+
+interface CachedSpanOptions {
+  readonly name: string
+  readonly namespace: string
+  readonly options: Tracer.SpanOptions
+}
+const SPAN_OPTIONS_PER_CONNECTION = 1024
+const spanOptions = new WeakMap<Connection, Map<string, CachedSpanOptions>>()
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 

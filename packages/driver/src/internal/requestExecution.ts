@@ -41,16 +41,19 @@ export interface ExecuteOptions<A> {
 }
 
 /** Runs one request: a new walk of `plan` each time the Effect runs. */
-export const execute = <A>(options: ExecuteOptions<A>): Effect.Effect<A, RequestError> =>
-  Effect.suspend(() => {
-    const run = new Run(options, options.plan[Symbol.iterator]())
-    const first = run.hosts.next()
-    if (first.done === true) return Effect.fail(run.noHostAvailable())
-    const delay = options.idempotent ? options.speculative.nextExecution(1) : Option.none()
-    return Option.isNone(delay)
-      ? walk(run, first.value, 0, undefined, () => Effect.fail(run.noHostAvailable()))
-      : speculate(run, first.value, delay.value)
-  })
+export const execute = <A>(options: ExecuteOptions<A>): Effect.Effect<A, RequestError> => Effect.suspend(() => start(options))
+
+/**
+ * The same, starting now: takes the plan's first host at once. For callers already inside a lazy Effect, where
+ * `execute`'s own suspension would be one more step per request.
+ */
+export const start = <A>(options: ExecuteOptions<A>): Effect.Effect<A, RequestError> => {
+  const run = new Run(options, options.plan[Symbol.iterator]())
+  const first = run.hosts.next()
+  if (first.done === true) return Effect.fail(run.noHostAvailable())
+  const delay = options.idempotent ? options.speculative.nextExecution(1) : Option.none()
+  return Option.isNone(delay) ? walk(run, first.value, 0, undefined, run.exhausted) : speculate(run, first.value, delay.value)
+}
 
 /** What the executions of one request share: the plan's iterator, the attempt counter, each host's last error. */
 class Run<A> {
@@ -60,6 +63,8 @@ class Run<A> {
     readonly options: ExecuteOptions<A>,
     readonly hosts: Iterator<Host>
   ) {}
+  /** The end of a plain walk (no speculative execution): made once per request, not per host tried. */
+  readonly exhausted = (): Effect.Effect<never, RequestError> => Effect.fail(this.noHostAvailable())
   record(host: Host, error: RequestError) {
     ;(this.errors ??= new Map()).set(host.endpoint, error)
   }
