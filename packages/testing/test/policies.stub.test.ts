@@ -1,0 +1,360 @@
+/**
+ * The driver's retry, speculative-execution and reconnection policies, and interruption, exercised through the stub
+ * server: real sockets, scripted node failures, and the nodes' request logs to see where each attempt went.
+ *
+ * Every test has its own stub on its own 127.0.1.x addresses (ephemeral ports) and a Session whose query plan is
+ * a fixed order of the stub's nodes, so that "the first host" and "the next host" are known.
+ */
+import { ConnectionPools, HostEvents, type LoadBalancingPolicy, RetryPolicy, Session, SpeculativeExecution } from "@effect-cql/driver"
+import { describe, expect, it } from "@effect/vitest"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Queue from "effect/Queue"
+import * as Schedule from "effect/Schedule"
+import { StubServer } from "../src/index.js"
+
+/** Hosts that are up, in the order of `endpoints`: the same plan for every request. */
+const fixedOrder = (endpoints: ReadonlyArray<string>): LoadBalancingPolicy.LoadBalancingPolicy => ({
+  distance: () => "local",
+  newQueryPlan: (view) => endpoints.flatMap((e) => {
+    const h = view.hosts.get(e)
+    return h !== undefined && h.state === "up" ? [h] : []
+  })
+})
+
+/** A stub of `nodes` nodes on `firstAddress` and the next addresses, each on an ephemeral port. */
+const stub = (firstAddress: string, nodes = 3, rules: ReadonlyArray<StubServer.Rule> = []) =>
+  StubServer.make({ firstAddress, nodes, port: 0, rules })
+
+/**
+ * A Session over the whole stub (control connection on node 1), planning nodes 1, 2, 3 in that order unless
+ * `order` says otherwise; also the pools and host events the Session layer provides.
+ */
+const connect = (server: StubServer.StubServer, config: Partial<Session.SessionConfig> = {}, order = server.contactPoints) =>
+  Layer.build(
+    Session.layer({
+      contactPoints: [server.contactPoints[0]!],
+      requestTimeout: "2 seconds",
+      loadBalancing: fixedOrder(order),
+      ...config
+    })
+  ).pipe(
+    Effect.map((ctx) => ({
+      session: Context.get(ctx, Session.Session),
+      pools: Context.get(ctx, ConnectionPools.ConnectionPools),
+      events: Context.get(ctx, HostEvents.HostEvents)
+    }))
+  )
+
+/** How many QUERY / EXECUTE / BATCH requests for `query` each node received, node 1 first. */
+const arrivals = (server: StubServer.StubServer, query: string) =>
+  Effect.forEach(server.nodes, (n) =>
+    Effect.map(n.requests, (log) => log.filter((r) => r.query === query && r.request._tag !== "Prepare").length)
+  )
+
+const elapsed = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.map(Effect.timed(effect), ([d, a]) => [Duration.toMillis(d), a] as const)
+
+/** Polls `read` every 10 ms until `done` holds; fails the test after `within`. */
+const waitFor = <A, E>(read: Effect.Effect<A, E>, done: (a: A) => boolean, within: Duration.DurationInput = "3 seconds") =>
+  read.pipe(
+    Effect.repeat({ until: done, schedule: Schedule.spaced("10 millis") }),
+    Effect.timeoutFail({ duration: within, onTimeout: () => new Error(`condition not met within ${Duration.format(within)}`) })
+  )
+
+const readTimeout = (received: number, dataPresent: boolean): NonNullable<StubServer.Rule["error"]> => ({
+  kind: "ReadTimeout",
+  message: "Operation timed out - received only some responses",
+  consistency: "QUORUM",
+  received,
+  blockFor: 2,
+  dataPresent
+})
+
+describe("retry policy through the stub", () => {
+  it.scopedLive("ReadTimeout with enough replicas and no data: retried once on the same host, which then answers", () =>
+    Effect.gen(function* () {
+      const server = yield* stub("127.0.1.210", 3, [{ query: "SELECT v FROM ks.t", rows: [{ v: "ok" }] }])
+      yield* server.nodes[0]!.addRules({ query: "SELECT v FROM ks.t", error: readTimeout(2, false), times: 1 })
+      const { session } = yield* connect(server)
+      const rs = yield* session.execute("SELECT v FROM ks.t")
+      expect(rs.rows).toEqual([{ v: "ok" }])
+      expect(rs.coordinator).toBe(server.contactPoints[0])
+      expect(yield* arrivals(server, "SELECT v FROM ks.t")).toEqual([2, 0, 0])
+    }))
+
+  it.scopedLive("ReadTimeout with too few replicas, or with the data present: not retried", () =>
+    Effect.gen(function* () {
+      const server = yield* stub("127.0.1.213", 3, [{ query: "SELECT v FROM ks.t", rows: [{ v: "ok" }] }])
+      const { session } = yield* connect(server)
+      for (const [received, dataPresent] of [[1, false], [2, true]] as const) {
+        yield* server.nodes[0]!.addRules({ query: "SELECT v FROM ks.t", error: readTimeout(received, dataPresent), times: 1 })
+        const err = yield* Effect.flip(session.execute("SELECT v FROM ks.t"))
+        expect(err).toMatchObject({ _tag: "ReadTimeout", received, dataPresent, host: server.contactPoints[0] })
+      }
+      expect(yield* arrivals(server, "SELECT v FROM ks.t")).toEqual([2, 0, 0])
+    }))
+
+  it.scopedLive("Unavailable: the next host answers, idempotent or not", () =>
+    Effect.gen(function* () {
+      const server = yield* stub("127.0.1.216", 3, [{ query: "SELECT v FROM ks.t", rows: [{ v: "ok" }] }])
+      yield* server.nodes[0]!.addRules({
+        query: "SELECT v FROM ks.t",
+        error: { kind: "Unavailable", message: "Cannot achieve consistency level QUORUM", consistency: "QUORUM", required: 2, alive: 1 }
+      })
+      const { session } = yield* connect(server)
+      const rs = yield* session.execute("SELECT v FROM ks.t")
+      expect(rs.rows).toEqual([{ v: "ok" }])
+      expect(rs.coordinator).toBe(server.contactPoints[1])
+      expect(yield* arrivals(server, "SELECT v FROM ks.t")).toEqual([1, 1, 0])
+    }))
+
+  it.scopedLive("Unavailable twice: one retry only, then NoHostAvailable with each host's error", () =>
+    Effect.gen(function* () {
+      const server = yield* stub("127.0.1.219", 3, [{ query: "SELECT v FROM ks.t", rows: [{ v: "ok" }] }])
+      const unavailable: StubServer.Rule = {
+        query: "SELECT v FROM ks.t",
+        error: { kind: "Unavailable", message: "Cannot achieve consistency level QUORUM", consistency: "QUORUM", required: 2, alive: 1 }
+      }
+      yield* server.nodes[0]!.addRules(unavailable)
+      yield* server.nodes[1]!.addRules(unavailable)
+      const { session } = yield* connect(server)
+      const err = yield* Effect.flip(session.execute("SELECT v FROM ks.t"))
+      // The second Unavailable is rethrown (retryCount 1): node 3 is never tried.
+      expect(err._tag).toBe("Unavailable")
+      expect(err).toMatchObject({ host: server.contactPoints[1] })
+      expect(yield* arrivals(server, "SELECT v FROM ks.t")).toEqual([1, 1, 0])
+    }))
+
+  it.scopedLive("WriteTimeout: a SIMPLE write is not retried even when idempotent; an idempotent BATCH_LOG one is, on the same host", () =>
+    Effect.gen(function* () {
+      const insert = "INSERT INTO ks.t (k, v) VALUES (1, 'x')"
+      const server = yield* stub("127.0.1.222", 3, [{ query: insert }])
+      const writeTimeout = (writeType: string): StubServer.Rule => ({
+        query: insert,
+        error: { kind: "WriteTimeout", message: "Operation timed out", consistency: "QUORUM", received: 1, blockFor: 2, writeType },
+        times: 1
+      })
+      const { session } = yield* connect(server)
+      yield* server.nodes[0]!.addRules(writeTimeout("SIMPLE"))
+      const simple = yield* Effect.flip(session.execute(insert, undefined, { idempotent: true }))
+      expect(simple).toMatchObject({ _tag: "WriteTimeout", writeType: "SIMPLE", host: server.contactPoints[0] })
+      expect(yield* arrivals(server, insert)).toEqual([1, 0, 0])
+
+      yield* server.nodes[0]!.addRules(writeTimeout("BATCH_LOG"))
+      const notIdempotent = yield* Effect.flip(session.execute(insert))
+      expect(notIdempotent).toMatchObject({ _tag: "WriteTimeout", writeType: "BATCH_LOG" })
+      expect(yield* arrivals(server, insert)).toEqual([2, 0, 0])
+
+      yield* server.nodes[0]!.addRules(writeTimeout("BATCH_LOG"))
+      const rs = yield* session.execute(insert, undefined, { idempotent: true })
+      expect(rs.coordinator).toBe(server.contactPoints[0])
+      expect(yield* arrivals(server, insert)).toEqual([4, 0, 0])
+    }))
+
+  for (const [failure, address, rule, surfaced] of [
+    ["Overloaded", "127.0.1.225", { error: { kind: "Overloaded", message: "too many requests" } }, "Overloaded"],
+    ["a server error", "127.0.1.228", { error: { kind: "ServerError", message: "boom" } }, "ServerError"],
+    ["a dropped connection", "127.0.1.231", { drop: true }, "ConnectionError"]
+  ] as const) {
+    it.scopedLive(`${failure}: an idempotent statement goes to the next host; a non-idempotent one fails with ${surfaced}`, () =>
+      Effect.gen(function* () {
+        const update = "UPDATE ks.t SET v = 1 WHERE k = 1"
+        const server = yield* stub(address, 3, [{ query: update }])
+        const { session, pools } = yield* connect(server, { reconnectionSchedule: Schedule.spaced("50 millis") })
+        const n1 = server.nodes[0]!
+        yield* n1.addRules({ query: update, ...rule, times: 1 })
+        const rs = yield* session.execute(update, undefined, { idempotent: true })
+        expect(rs.coordinator).toBe(server.contactPoints[1])
+        expect(yield* arrivals(server, update)).toEqual([1, 1, 0])
+
+        // After a drop node 1 has lost its pool's only connection: the next request must reach it again.
+        yield* waitFor(Effect.sync(() => pools.get(n1.contactPoint)?.connections.length), (n) => n === 1)
+        yield* n1.addRules({ query: update, ...rule, times: 1 })
+        const err = yield* Effect.flip(session.execute(update))
+        expect(err).toMatchObject({ _tag: surfaced, host: server.contactPoints[0] })
+        expect(yield* arrivals(server, update)).toEqual([2, 1, 0])
+      }))
+  }
+
+  it.scopedLive("fallthroughRetryPolicy: nothing is retried, the first error surfaces", () =>
+    Effect.gen(function* () {
+      const server = yield* stub("127.0.1.234", 3, [{ query: /^SELECT v FROM ks\./, rows: [{ v: "ok" }] }])
+      const n1 = server.nodes[0]!
+      yield* n1.addRules(
+        { query: "SELECT v FROM ks.read", error: readTimeout(2, false) },
+        { query: "SELECT v FROM ks.unavailable", error: { kind: "Unavailable", message: "no", consistency: "QUORUM", required: 2, alive: 1 } },
+        { query: "SELECT v FROM ks.overloaded", error: { kind: "Overloaded", message: "busy" } },
+        { query: "SELECT v FROM ks.bootstrapping", error: { kind: "IsBootstrapping", message: "not yet" } }
+      )
+      const { session } = yield* connect(server, { retryPolicy: RetryPolicy.fallthroughRetryPolicy })
+      for (const [table, tag] of [["read", "ReadTimeout"], ["unavailable", "Unavailable"], ["overloaded", "Overloaded"], ["bootstrapping", "IsBootstrapping"]]) {
+        const query = `SELECT v FROM ks.${table}`
+        const err = yield* Effect.flip(session.execute(query, undefined, { idempotent: true }))
+        expect(err).toMatchObject({ _tag: tag, host: server.contactPoints[0] })
+        expect(yield* arrivals(server, query)).toEqual([1, 0, 0])
+      }
+    }))
+
+  it.scopedLive("a custom policy: spread the default and retry Overloaded on the same host at a lower consistency", () =>
+    Effect.gen(function* () {
+      const query = "SELECT v FROM ks.t"
+      const server = yield* stub("127.0.1.237", 3, [{ query, rows: [{ v: "ok" }] }])
+      yield* server.nodes[0]!.addRules({ query, error: { kind: "Overloaded", message: "busy" }, times: 1 })
+      const retryPolicy: RetryPolicy.RetryPolicy = {
+        ...RetryPolicy.defaultRetryPolicy,
+        onRequestError: (e, c) => (e._tag === "Overloaded" && c.retryCount === 0 ? RetryPolicy.retrySameHost("ONE") : RetryPolicy.rethrow)
+      }
+      const { session } = yield* connect(server, { retryPolicy })
+      const rs = yield* session.execute(query, undefined, { consistency: "QUORUM" })
+      expect(rs.coordinator).toBe(server.contactPoints[0])
+      const sent = (yield* server.nodes[0]!.requests).flatMap((r) => (r.request._tag === "Query" && r.query === query ? [r.request.params.consistency] : []))
+      expect(sent).toEqual(["QUORUM", "ONE"])
+    }))
+})
+
+/** The pool connection of `endpoint` (each test's pools keep one per host unless it says otherwise). */
+const connectionOf = (pools: ConnectionPools.ConnectionPools, endpoint: string) => {
+  const conn = pools.get(endpoint)?.connections[0]
+  if (conn === undefined) throw new Error(`no open connection to ${endpoint}`)
+  return conn
+}
+
+describe("speculative execution through the stub", () => {
+  it.scopedLive("a slow first host: an idempotent statement is answered by the next one after the delay; the slow attempt is cancelled", () =>
+    Effect.gen(function* () {
+      const query = "SELECT v FROM ks.t"
+      const server = yield* stub("127.0.1.240", 2, [{ query, rows: [{ v: "fast" }] }])
+      const [n1, n2] = [server.nodes[0]!, server.nodes[1]!]
+      yield* n1.addRules({ query, delay: "800 millis", rows: [{ v: "slow" }] })
+      const { session, pools } = yield* connect(server, {
+        speculativeExecution: SpeculativeExecution.constant({ delay: "50 millis", maxExecutions: 2 })
+      })
+      const [ms, rs] = yield* elapsed(session.execute(query, undefined, { idempotent: true }))
+      expect(rs.rows).toEqual([{ v: "fast" }])
+      expect(rs.coordinator).toBe(n2.contactPoint)
+      expect(ms).toBeGreaterThanOrEqual(45)
+      expect(ms).toBeLessThan(400)
+      expect(yield* arrivals(server, query)).toEqual([1, 1])
+      // The losing attempt was interrupted: its callback is gone, its stream id held until the late answer comes.
+      const conn1 = connectionOf(pools, n1.contactPoint)
+      expect(conn1.orphaned).toBe(1)
+
+      // A request on node 1 while the orphaned answer is still due: it must not get that answer (a reused id would).
+      yield* n1.addRules({ query: "SELECT w FROM ks.later", delay: "1200 millis", rows: [{ w: "mine" }] })
+      const later = yield* session.execute("SELECT w FROM ks.later")
+      expect(later.rows).toEqual([{ w: "mine" }])
+      expect(later.coordinator).toBe(n1.contactPoint)
+      expect(conn1.orphaned).toBe(0)
+      const streams = (yield* n1.requests).filter((r) => r.request._tag === "Query" && /ks\.(t|later)$/.test(r.query ?? ""))
+      expect(new Set(streams.map((r) => `${r.connection}:${r.stream}`)).size).toBe(2)
+      expect(new Set(streams.map((r) => r.connection)).size).toBe(1)
+    }))
+
+  it.scopedLive("a non-idempotent statement never runs speculatively: it waits for the slow host", () =>
+    Effect.gen(function* () {
+      const query = "UPDATE ks.t SET v = v + 1 WHERE k = 1"
+      const server = yield* stub("127.0.1.243", 2, [{ query, rows: [{ v: "fast" }] }])
+      const n1 = server.nodes[0]!
+      yield* n1.addRules({ query, delay: "500 millis", rows: [{ v: "slow" }] })
+      const { session } = yield* connect(server, {
+        speculativeExecution: SpeculativeExecution.constant({ delay: "50 millis", maxExecutions: 2 })
+      })
+      const [ms, rs] = yield* elapsed(session.execute(query))
+      expect(rs.rows).toEqual([{ v: "slow" }])
+      expect(rs.coordinator).toBe(n1.contactPoint)
+      expect(ms).toBeGreaterThanOrEqual(490)
+      expect(yield* arrivals(server, query)).toEqual([1, 0])
+    }))
+
+  it.scopedLive("maxExecutions 3 over two slow hosts: the third answers; both slow attempts are cancelled", () =>
+    Effect.gen(function* () {
+      const query = "SELECT v FROM ks.t"
+      const server = yield* stub("127.0.1.246", 3, [{ query, rows: [{ v: "fast" }] }])
+      for (const n of server.nodes.slice(0, 2)) yield* n.addRules({ query, delay: "1 second", rows: [{ v: "slow" }] })
+      const { session, pools } = yield* connect(server, {
+        speculativeExecution: SpeculativeExecution.constant({ delay: "50 millis", maxExecutions: 3 })
+      })
+      const [ms, rs] = yield* elapsed(session.execute(query, undefined, { idempotent: true }))
+      expect(rs.coordinator).toBe(server.contactPoints[2])
+      expect(ms).toBeGreaterThanOrEqual(95)
+      expect(ms).toBeLessThan(500)
+      expect(yield* arrivals(server, query)).toEqual([1, 1, 1])
+      expect(server.contactPoints.map((e) => connectionOf(pools, e).orphaned)).toEqual([1, 1, 0])
+    }))
+})
+
+describe("reconnection through the stub", () => {
+  it.scopedLive("a node that drops its connections and refuses new ones goes Down; accepting again, it comes Up on the schedule and gets requests", () =>
+    Effect.gen(function* () {
+      const query = "SELECT v FROM ks.t"
+      const server = yield* stub("127.0.1.249", 3, [{ query, rows: [{ v: "ok" }] }])
+      const [n1, , n3] = [server.nodes[0]!, server.nodes[1]!, server.nodes[2]!]
+      // Node 3 first in every plan; the control connection stays on node 1.
+      const { session, pools, events } = yield* connect(
+        server,
+        { reconnectionSchedule: Schedule.spaced("100 millis"), connectionsPerHost: 2 },
+        [n3.contactPoint, n1.contactPoint, server.nodes[1]!.contactPoint]
+      )
+      const hostEvents = yield* events.subscribe
+      const next = (tag: "Up" | "Down") =>
+        Queue.take(hostEvents).pipe(
+          Effect.repeat({ until: (e) => e._tag === tag && e.host.endpoint === n3.contactPoint }),
+          Effect.timeoutFail({ duration: "3 seconds", onTimeout: () => new Error(`no ${tag} event for node 3`) })
+        )
+      expect((yield* session.execute(query)).coordinator).toBe(n3.contactPoint)
+      expect(yield* n3.connections).toBe(2)
+
+      yield* n3.stopAccepting
+      yield* n3.dropConnections
+      yield* next("Down")
+      for (let i = 0; i < 3; i++) expect((yield* session.execute(query)).coordinator).toBe(n1.contactPoint)
+      expect(yield* arrivals(server, query)).toEqual([3, 0, 1])
+      // Still down after a few refused attempts; the loop keeps trying.
+      yield* Effect.sleep("300 millis")
+      const down = pools.get(n3.contactPoint)!
+      expect([down.state, down.connections.length, down.reconnecting]).toEqual(["down", 0, true])
+
+      yield* n3.startAccepting
+      const [ms] = yield* elapsed(next("Up"))
+      // The schedule's 100 ms, not the default's first delay (0.8 to 1 s).
+      expect(ms).toBeLessThan(700)
+      yield* waitFor(Effect.sync(() => pools.get(n3.contactPoint)!.connections.length), (n) => n === 2)
+      expect(yield* n3.connections).toBe(2)
+      expect((yield* session.execute(query)).coordinator).toBe(n3.contactPoint)
+      expect(yield* arrivals(server, query)).toEqual([3, 0, 2])
+    }))
+})
+
+describe("interruption is cancellation", () => {
+  it.scopedLive("a request to a node that never answers, interrupted: returns at once, nothing is retried, the connection stays usable", () =>
+    Effect.gen(function* () {
+      const server = yield* stub("127.0.1.252", 2, [
+        { query: "SELECT v FROM ks.hang", noResponse: true },
+        { query: "SELECT v FROM ks.t", rows: [{ v: "ok" }] }
+      ])
+      const n1 = server.nodes[0]!
+      const { session, pools } = yield* connect(server, { requestTimeout: "10 seconds" })
+      const fiber = yield* Effect.fork(session.execute("SELECT v FROM ks.hang", undefined, { idempotent: true }))
+      yield* waitFor(arrivals(server, "SELECT v FROM ks.hang"), (a) => a[0] === 1)
+      const [ms, exit] = yield* elapsed(Fiber.interrupt(fiber))
+      expect(ms).toBeLessThan(50)
+      expect(Exit.isInterrupted(exit) ? "interrupted" : String(exit)).toBe("interrupted")
+      const conn = connectionOf(pools, n1.contactPoint)
+      expect(conn.orphaned).toBe(1)
+
+      const rs = yield* session.execute("SELECT v FROM ks.t")
+      expect(rs.rows).toEqual([{ v: "ok" }])
+      expect(rs.coordinator).toBe(n1.contactPoint)
+      // Same socket, another stream id; the interrupted request was not sent anywhere else.
+      const log = (yield* n1.requests).filter((r) => r.request._tag === "Query" && r.query?.startsWith("SELECT v FROM ks."))
+      expect(log.map((r) => r.connection)).toEqual([log[0]!.connection, log[0]!.connection])
+      expect(log[1]!.stream).not.toBe(log[0]!.stream)
+      expect(connectionOf(pools, n1.contactPoint)).toBe(conn)
+      expect(yield* arrivals(server, "SELECT v FROM ks.hang")).toEqual([1, 0])
+    }))
+})
