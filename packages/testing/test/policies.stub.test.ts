@@ -6,6 +6,7 @@
  * a fixed order of the stub's nodes, so that "the first host" and "the next host" are known.
  */
 import { ConnectionPools, HostEvents, type LoadBalancingPolicy, RetryPolicy, Session, SpeculativeExecution } from "@effect-cql/driver"
+import { DataType } from "@effect-cql/protocol"
 import { describe, expect, it } from "@effect/vitest"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -356,5 +357,89 @@ describe("interruption is cancellation", () => {
       expect(log[1]!.stream).not.toBe(log[0]!.stream)
       expect(connectionOf(pools, n1.contactPoint)).toBe(conn)
       expect(yield* arrivals(server, "SELECT v FROM ks.hang")).toEqual([1, 0])
+    }))
+})
+
+describe("policies combined", () => {
+  it.scopedLive("a client timeout: an idempotent statement goes to the next host; a non-idempotent one fails with RequestTimeout", () =>
+    Effect.gen(function* () {
+      const query = "SELECT v FROM ks.t"
+      const server = yield* stub("127.0.1.200", 2, [{ query, rows: [{ v: "ok" }] }])
+      yield* server.nodes[0]!.addRules({ query, noResponse: true })
+      const { session } = yield* connect(server)
+      const [ms, rs] = yield* elapsed(session.execute(query, undefined, { idempotent: true, timeout: "150 millis" }))
+      expect(rs.coordinator).toBe(server.contactPoints[1])
+      expect(ms).toBeGreaterThanOrEqual(145)
+      const err = yield* Effect.flip(session.execute(query, undefined, { timeout: "150 millis" }))
+      expect(err).toMatchObject({ _tag: "RequestTimeout", timeoutMs: 150, host: server.contactPoints[0] })
+      expect(yield* arrivals(server, query)).toEqual([2, 1])
+    }))
+
+  it.scopedLive("IsBootstrapping: the next host, even for a non-idempotent statement (nothing was applied)", () =>
+    Effect.gen(function* () {
+      const query = "UPDATE ks.t SET v = 1 WHERE k = 1"
+      const server = yield* stub("127.0.1.202", 2, [{ query }])
+      yield* server.nodes[0]!.addRules({ query, error: { kind: "IsBootstrapping", message: "not yet" } })
+      const { session } = yield* connect(server)
+      expect((yield* session.execute(query)).coordinator).toBe(server.contactPoints[1])
+      expect(yield* arrivals(server, query)).toEqual([1, 1])
+    }))
+
+  it.scopedLive("a prepared statement retried on the next host: executed there with the statement prepared on it", () =>
+    Effect.gen(function* () {
+      const query = "SELECT v FROM ks.t WHERE k = ?"
+      const bind = { k: DataType.native.int }
+      const server = yield* stub("127.0.1.204", 2, [{ query, params: [1], bind, rows: [{ v: "ok" }] }])
+      const [n1, n2] = [server.nodes[0]!, server.nodes[1]!]
+      // Node 1's own rule is checked first, PREPARE included: it says how the marker is bound too.
+      yield* n1.addRules({ query, bind, error: { kind: "Unavailable", message: "no", consistency: "QUORUM", required: 2, alive: 1 }, times: 1 })
+      const { session } = yield* connect(server)
+      const rs = yield* session.execute(query, [1])
+      expect(rs.rows).toEqual([{ v: "ok" }])
+      expect(rs.coordinator).toBe(n2.contactPoint)
+      const seen = (log: ReadonlyArray<StubServer.LoggedRequest>) =>
+        log.filter((r) => r.request._tag === "Prepare" || r.request._tag === "Execute").map((r) => `${r.request._tag} ${r.query ?? "(unknown id)"}`)
+      expect(seen(yield* n1.requests)).toEqual([`Prepare ${query}`, `Execute ${query}`])
+      // Node 2 answers the retried EXECUTE once it has the statement: either it was prepared there already (in the
+      // background) or the unknown id got Unprepared and the Session re-prepared it there first.
+      const onN2 = seen(yield* n2.requests)
+      expect(onN2.at(-1)).toBe(`Execute ${query}`)
+      expect(onN2.slice(0, -1)).toContain(`Prepare ${query}`)
+      expect(onN2.filter((r) => r === `Execute ${query}`)).toHaveLength(1)
+    }))
+
+  it.scopedLive("interrupting a request with a speculative execution in flight cancels both attempts at once", () =>
+    Effect.gen(function* () {
+      const query = "SELECT v FROM ks.hang"
+      const server = yield* stub("127.0.1.206", 2, [{ query, noResponse: true }])
+      const { session, pools } = yield* connect(server, {
+        requestTimeout: "10 seconds",
+        speculativeExecution: SpeculativeExecution.constant({ delay: "20 millis", maxExecutions: 2 })
+      })
+      const fiber = yield* Effect.fork(session.execute(query, undefined, { idempotent: true }))
+      yield* waitFor(arrivals(server, query), (a) => a[0] === 1 && a[1] === 1)
+      const [ms, exit] = yield* elapsed(Fiber.interrupt(fiber))
+      expect(ms).toBeLessThan(50)
+      expect(Exit.isInterrupted(exit) ? "interrupted" : String(exit)).toBe("interrupted")
+      expect(server.contactPoints.map((e) => connectionOf(pools, e).orphaned)).toEqual([1, 1])
+      expect(server.contactPoints.map((e) => connectionOf(pools, e).inFlight)).toEqual([0, 0])
+    }))
+
+  it.scopedLive("every node down: NoHostAvailable at once, not a hang; back up, requests succeed again", () =>
+    Effect.gen(function* () {
+      const query = "SELECT v FROM ks.t"
+      const server = yield* stub("127.0.1.208", 2, [{ query, rows: [{ v: "ok" }] }])
+      const { session, pools } = yield* connect(server, { reconnectionSchedule: Schedule.spaced("100 millis") })
+      for (const n of server.nodes) {
+        yield* n.stopAccepting
+        yield* n.dropConnections
+      }
+      yield* waitFor(Effect.sync(() => server.contactPoints.map((e) => pools.get(e)?.state)), (s) => s.every((x) => x === "down"))
+      const [ms, err] = yield* elapsed(Effect.flip(session.execute(query)))
+      expect(err._tag).toBe("NoHostAvailable")
+      expect(ms).toBeLessThan(100)
+      for (const n of server.nodes) yield* n.startAccepting
+      yield* waitFor(Effect.sync(() => server.contactPoints.map((e) => pools.get(e)?.state)), (s) => s.every((x) => x === "up"))
+      expect((yield* session.execute(query)).rows).toEqual([{ v: "ok" }])
     }))
 })
