@@ -33,6 +33,9 @@ export interface RegistryService {
     metadataId: Buffer,
     columns: ReadonlyArray<Rows.ColumnSpec>
   ) => PreparedStatement
+  /** Which hosts (host:port) have the statement: the Session prepares it on the others in the background. */
+  readonly markPreparedOn: (host: string, keyspace: string | undefined, query: string) => void
+  readonly isPreparedOn: (host: string, keyspace: string | undefined, query: string) => boolean
   readonly registerUdt: <A, I>(keyspace: string, name: string, schema: Schema.Schema<A, I>) => void
   readonly udtSchema: (keyspace: string, name: string) => Schema.Schema<unknown, unknown> | undefined
   /** How many UDT Schemas are registered: lets the row path skip the UDT walk entirely when none are. */
@@ -47,6 +50,7 @@ export const make = (): RegistryService => {
   const byKey = new Map<string, PreparedStatement>()
   const byId = new Map<string, PreparedStatement>()
   const udts = new Map<string, Schema.Schema<unknown, unknown>>()
+  const preparedOn = new Set<string>()
   const put = (s: PreparedStatement) => {
     byKey.set(statementKey(s.keyspace, s.query), s)
     byId.set(s.id.toString("hex"), s)
@@ -60,6 +64,10 @@ export const make = (): RegistryService => {
       put(next)
       return next
     },
+    markPreparedOn: (host, keyspace, query) => {
+      preparedOn.add(`${host}\u0000${statementKey(keyspace, query)}`)
+    },
+    isPreparedOn: (host, keyspace, query) => preparedOn.has(`${host}\u0000${statementKey(keyspace, query)}`),
     registerUdt: (keyspace, name, schema) => {
       udts.set(`${keyspace}.${name}`, schema as unknown as Schema.Schema<unknown, unknown>)
     },

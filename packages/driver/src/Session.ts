@@ -28,6 +28,7 @@ import * as Cluster from "./Cluster.js"
 import * as ConnectionPools from "./ConnectionPools.js"
 import * as ControlConnection from "./ControlConnection.js"
 import * as CqlError from "./CqlError.js"
+import * as Executor from "./Executor.js"
 import type { Connection, ConnectionFailure } from "./internal/connection.js"
 import * as RequestExecution from "./internal/requestExecution.js"
 import * as UdtMapping from "./internal/udtMapping.js"
@@ -128,6 +129,7 @@ export const make = (config: SessionConfig) =>
     const metadata = yield* MetadataService.MetadataService
     const pools = yield* ConnectionPools.ConnectionPools
     const control = yield* ControlConnection.ControlConnectionService
+    const executor = yield* Executor.Executor
 
     const requestTimeoutMs = millis(config.requestTimeout, 12_000)
     const defaultConsistency = config.defaultConsistency ?? "LOCAL_ONE"
@@ -150,6 +152,13 @@ export const make = (config: SessionConfig) =>
     }
     const protocolVersion = pooled[0]![1].version
 
+    const connMetrics = new WeakMap<Connection, Metrics.HostMetrics>()
+    const metricsOf = (conn: Connection): Metrics.HostMetrics => {
+      let m = connMetrics.get(conn)
+      if (m === undefined) connMetrics.set(conn, (m = metrics.forHost(hostIdOf(conn))))
+      return m
+    }
+
     /**
      * One attempt on one connection: the only Effect.async of the request path. `onResponse` maps the decoded
      * response in plain TypeScript and returns the Effect to resume with; `onUnprepared`, when given, is what to
@@ -163,7 +172,7 @@ export const make = (config: SessionConfig) =>
       onUnprepared?: () => Effect.Effect<A, RequestError>
     ) =>
       Effect.async<A, RequestError>((resume) => {
-        const m = metrics.forHost(hostIdOf(conn))
+        const m = metricsOf(conn)
         const started = performance.now()
         m.requestStarted()
         const id = conn.send(req, opts, (failure, res) => {
@@ -183,10 +192,40 @@ export const make = (config: SessionConfig) =>
         return id < 0 ? undefined : Effect.sync(() => conn.cancel(id))
       })
 
+    /** The span name and options of one connection, operation, keyspace and query: built once, then reused. */
+    const spanOptionsOf = (operation: string, query: string, conn: Connection, namespace: string): CachedSpanOptions => {
+      let byQuery = spanOptions.get(conn)
+      if (byQuery === undefined) spanOptions.set(conn, (byQuery = new Map()))
+      const cached = byQuery.get(query)
+      if (cached !== undefined && cached.operation === operation && cached.namespace === namespace) return cached
+      // Bounded: unprepared statements with literals would otherwise grow it without end.
+      if (byQuery.size >= SPAN_OPTIONS_PER_CONNECTION) byQuery.clear()
+      const made: CachedSpanOptions = {
+        operation,
+        namespace,
+        name: `cql.${operation}`,
+        options: {
+          kind: "client",
+          captureStackTrace: false,
+          attributes: {
+            "db.system.name": "cassandra",
+            "db.namespace": namespace,
+            "db.operation.name": firstWord(query),
+            "db.query.text": query,
+            "server.address": conn.host,
+            "server.port": conn.port
+          }
+        }
+      }
+      byQuery.set(query, made)
+      return made
+    }
+
     /**
      * Runs `effect` in a client span with the OTel database attributes. `useSpan`, not `withSpan`: the request's
      * own steps start no child span, and providing the span as the parent would copy the fiber's context on every
-     * request. The span options are built once per connection, operation, keyspace and query.
+     * request. Effect's built-in tracer exports nothing: with no tracer provided, a span would cost about a third of
+     * the request (ids, attribute map, clock reads) for nothing anyone can read, so none is made.
      */
     const inSpan = <A>(
       operation: string,
@@ -194,34 +233,12 @@ export const make = (config: SessionConfig) =>
       conn: Connection,
       keyspace: string | undefined,
       effect: Effect.Effect<A, RequestError>
-    ): Effect.Effect<A, RequestError> => {
-      const namespace = keyspace ?? config.keyspace ?? ""
-      let byQuery = spanOptions.get(conn)
-      if (byQuery === undefined) spanOptions.set(conn, (byQuery = new Map()))
-      let cached = byQuery.get(query)
-      if (cached === undefined || cached.name !== `cql.${operation}` || cached.namespace !== namespace) {
-        // Bounded: unprepared statements with literals would otherwise grow it without end.
-        if (byQuery.size >= SPAN_OPTIONS_PER_CONNECTION) byQuery.clear()
-        cached = {
-          name: `cql.${operation}`,
-          namespace,
-          options: {
-            kind: "client",
-            captureStackTrace: false,
-            attributes: {
-              "db.system.name": "cassandra",
-              "db.namespace": namespace,
-              "db.operation.name": firstWord(query),
-              "db.query.text": query,
-              "server.address": conn.host,
-              "server.port": conn.port
-            }
-          }
-        }
-        byQuery.set(query, cached)
-      }
-      return Effect.useSpan(cached.name, cached.options, () => effect)
-    }
+    ): Effect.Effect<A, RequestError> =>
+      Effect.tracerWith((tracer) => {
+        if (tracer === builtInTracer) return effect
+        const { name, options } = spanOptionsOf(operation, query, conn, keyspace ?? config.keyspace ?? "")
+        return Effect.useSpan(name, options, () => effect)
+      })
 
     /** One attempt on `host`: a connection of its pool, or a failure that moves the plan on without sending. */
     const onHost = <A>(host: Host, f: (conn: Connection) => Effect.Effect<A, RequestError>): Effect.Effect<A, RequestError> => {
@@ -280,6 +297,7 @@ export const make = (config: SessionConfig) =>
           resultColumns: res.resultMetadata.columns ?? []
         }
         registry.putPrepared(statement)
+        registry.markPreparedOn(hostIdOf(conn), keyspace, query)
         return Effect.succeed(statement)
       })
 
@@ -306,11 +324,26 @@ export const make = (config: SessionConfig) =>
       Effect.suspend(() => {
         const keyspace = options?.keyspace ?? config.keyspace
         const cached = registry.getPrepared(keyspace, query)
-        // PREPARE changes nothing on the server: safe to retry anywhere.
+        // PREPARE changes nothing on the server: safe to retry anywhere. Once one node has it, the executor prepares it
+        // on the others in the background, so that their first EXECUTE does not come back UNPREPARED.
         return cached !== undefined
           ? Effect.succeed(cached)
-          : overPlan({ keyspace }, true, (conn) => inSpan("prepare", query, conn, keyspace, prepareOn(conn, query, keyspace)))
+          : overPlan({ keyspace }, true, (conn) => inSpan("prepare", query, conn, keyspace, prepareOn(conn, query, keyspace))).pipe(
+              Effect.tap(() => executor.submit("prepare on all hosts", prepareEverywhere(query, keyspace)))
+            )
       })
+
+    const prepareEverywhere = (query: string, keyspace: string | undefined) =>
+      Effect.forEach(
+        metadata.current().hosts.values(),
+        (host) => {
+          const conn = pools.get(host.endpoint)?.pick()
+          return conn === undefined || conn === "busy" || registry.isPreparedOn(hostIdOf(conn), keyspace, query)
+            ? Effect.void
+            : Effect.ignore(prepareOn(conn, query, keyspace))
+        },
+        { concurrency: 4, discard: true }
+      )
 
     const bindByName = (columns: ReadonlyArray<Rows.ColumnSpec>, params: Readonly<Record<string, unknown>>) =>
       columns.map((c) => (Object.hasOwn(params, c.name) ? params[c.name] : undefined))
@@ -415,10 +448,15 @@ export const make = (config: SessionConfig) =>
     const atConsistency = (options: Statement.QueryOptions | undefined, consistency: Consistency.Consistency | undefined) =>
       consistency === undefined ? options : { ...options, consistency }
 
-    const sendOptions = (options: Statement.QueryOptions | undefined): SendOptions => ({
-      timeoutMs: options?.timeout === undefined ? requestTimeoutMs : Duration.toMillis(options.timeout),
-      tracing: options?.tracing === true
-    })
+    const plainSendOptions: SendOptions = { timeoutMs: requestTimeoutMs, tracing: false }
+    /** One object per request at most; none for a statement with no timeout, tracing or result columns. */
+    const sendOptions = (options: Statement.QueryOptions | undefined, resultColumns?: ReadonlyArray<Rows.ColumnSpec>): SendOptions => {
+      const timeout = options?.timeout
+      const tracing = options?.tracing === true
+      if (timeout === undefined && !tracing && resultColumns === undefined) return plainSendOptions
+      const timeoutMs = timeout === undefined ? requestTimeoutMs : Duration.toMillis(timeout)
+      return resultColumns === undefined ? { timeoutMs, tracing } : { timeoutMs, tracing, resultColumns }
+    }
 
     /** An unprepared statement, as QUERY, on one connection. */
     const queryOn = <A>(conn: Connection, statement: Statement.Statement<A>, params: Statement.Params | undefined, options: Statement.QueryOptions | undefined) => {
@@ -452,7 +490,7 @@ export const make = (config: SessionConfig) =>
       return send(
         conn,
         req,
-        { ...sendOptions(options), resultColumns: prepared.resultColumns },
+        sendOptions(options, prepared.resultColumns),
         (res) => {
           // v5 Metadata_changed: keep the new result metadata for the next executions.
           if (res._tag === "Rows" && res.metadata.newMetadataId !== undefined && res.metadata.columns !== undefined) {
@@ -577,11 +615,14 @@ const hostIdOf = (conn: Connection): string => {
 }
 
 interface CachedSpanOptions {
+  readonly operation: string
   readonly name: string
   readonly namespace: string
   readonly options: Tracer.SpanOptions
 }
 const SPAN_OPTIONS_PER_CONNECTION = 1024
+/** The tracer in effect when none is provided (Effect's own, which exports nothing). */
+const builtInTracer = Effect.runSync(Effect.tracer)
 const spanOptions = new WeakMap<Connection, Map<string, CachedSpanOptions>>()
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }

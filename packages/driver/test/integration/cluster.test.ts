@@ -3,7 +3,7 @@
  * (SIGKILL) while idempotent writes run, its restart, and DC-aware load balancing over two data centres.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { ConnectionPools, HostEvents, LoadBalancingPolicy, MetadataService, Session, TokenMap } from "@effect-cql/driver"
+import { ConnectionPools, Executor, HostEvents, LoadBalancingPolicy, MetadataService, Session, TokenMap } from "@effect-cql/driver"
 import { Codec, DataType } from "@effect-cql/protocol"
 import { Context, Effect, Either, Exit, Fiber, Layer, Option, Queue, Scope } from "effect"
 import { type Cluster, startCluster } from "../../../../scripts/harness.js"
@@ -48,6 +48,28 @@ describe("three nodes", () => {
         yield* close
       }),
     180_000
+  )
+
+  it.live(
+    "a statement prepared once is prepared on every node in the background (the Executor's work)",
+    () =>
+      Effect.gen(function* () {
+        const { ctx, session, close } = yield* build({ contactPoints: [cluster.addresses[0]!], localDataCenter: "dc1" })
+        const query = `SELECT release_version AS v${Date.now()} FROM system.local WHERE key = ?`
+        yield* session.prepare(query)
+        yield* Context.get(ctx, Executor.Executor).awaitIdle
+        for (const address of cluster.addresses) {
+          const pinned = yield* build({
+            contactPoints: [address],
+            loadBalancing: LoadBalancingPolicy.allowList(LoadBalancingPolicy.roundRobin(), [`${address}:9042`])
+          })
+          const rs = yield* pinned.session.execute("SELECT query_string FROM system.prepared_statements")
+          expect({ address, has: rs.rows.some((r) => r["query_string"] === query) }).toEqual({ address, has: true })
+          yield* pinned.close
+        }
+        yield* close
+      }),
+    120_000
   )
 
   it.live(
