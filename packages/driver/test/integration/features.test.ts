@@ -73,6 +73,26 @@ describe("Session features", () => {
         expect(after).not.toBe(before)
       }))
 
+    it.effect("v5 Metadata_changed: after ALTER TABLE, a prepared SELECT * returns the new column and the registry keeps the new metadata", () =>
+      Effect.gen(function* () {
+        yield* setup
+        const s = yield* Session.Session
+        const registry = yield* Registry.RegistryService
+        expect(s.protocolVersion).toBe(5)
+        yield* s.execute(`DROP TABLE IF EXISTS ${ks}.evolving`)
+        yield* s.execute(`CREATE TABLE ${ks}.evolving (k int PRIMARY KEY, a text)`)
+        yield* s.execute(`INSERT INTO ${ks}.evolving (k, a) VALUES (?, ?)`, [1, "x"])
+        const query = `SELECT * FROM ${ks}.evolving WHERE k = ?`
+        expect((yield* s.execute(query, [1])).rows).toEqual([{ k: 1, a: "x" }])
+        const before = registry.getPrepared(undefined, query)!
+        yield* s.execute(`ALTER TABLE ${ks}.evolving ADD b int`)
+        yield* s.execute(`UPDATE ${ks}.evolving SET b = ? WHERE k = ?`, [7, 1])
+        expect((yield* s.execute(query, [1])).rows).toEqual([{ k: 1, a: "x", b: 7 }])
+        const after = registry.getPrepared(undefined, query)!
+        expect(after.resultColumns.map((c) => c.name)).toEqual(["k", "a", "b"])
+        expect(after.resultMetadataId).not.toEqual(before.resultMetadataId)
+      }))
+
     it.effect("metrics count requests and errors by host", () =>
       Effect.gen(function* () {
         const s = yield* Session.Session
