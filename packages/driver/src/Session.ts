@@ -28,6 +28,7 @@ import * as Cluster from "./Cluster.js"
 import * as ConnectionPools from "./ConnectionPools.js"
 import * as ControlConnection from "./ControlConnection.js"
 import * as CqlError from "./CqlError.js"
+import * as ExecutionProfile from "./ExecutionProfile.js"
 import * as Executor from "./Executor.js"
 import type { Connection, ConnectionFailure } from "./internal/connection.js"
 import * as RequestExecution from "./internal/requestExecution.js"
@@ -55,6 +56,7 @@ export type RequestError =
   | CqlError.SchemaMismatch
   | CqlError.EncodeError
   | CqlError.DecodeError
+  | ExecutionProfile.UnknownProfile
 
 export interface SessionConfig extends Cluster.ClusterConfig {
   /** Default LOCAL_ONE. */
@@ -67,6 +69,8 @@ export interface SessionConfig extends Cluster.ClusterConfig {
   readonly speculativeExecution?: SpeculativeExecution.SpeculativeExecution
   /** How long a schema change waits for the nodes to agree on the schema. Default 10 s. */
   readonly schemaAgreementTimeout?: Duration.DurationInput
+  /** Named execution profiles, each over the session's own settings; statements pick one with `profile`. */
+  readonly profiles?: Readonly<Record<string, ExecutionProfile.Options>>
 }
 
 export interface Session {
@@ -138,6 +142,28 @@ export const make = (config: SessionConfig) =>
     const loadBalancing = Cluster.loadBalancingOf(config)
     const retryPolicy = config.retryPolicy ?? RetryPolicy.defaultRetryPolicy
     const speculative = config.speculativeExecution ?? SpeculativeExecution.none
+    const sessionProfile: ExecutionProfile.ExecutionProfile = {
+      consistency: defaultConsistency,
+      serialConsistency: "SERIAL",
+      requestTimeout: Duration.millis(requestTimeoutMs),
+      pageSize: defaultPageSize,
+      idempotent: false,
+      loadBalancing,
+      retry: retryPolicy,
+      speculativeExecution: speculative
+    }
+    const profiles: ExecutionProfile.Profiles = {
+      default: sessionProfile,
+      named: new Map([["default", sessionProfile], ...Object.entries(config.profiles ?? {}).map(([name, o]) => [name, ExecutionProfile.make(sessionProfile, o)] as const)])
+    }
+    /** A statement's options over its profile's settings, with the profile's policies; plain data when none is named. */
+    const profiled = <O extends Statement.QueryOptions>(options: O | undefined): Either.Either<readonly [O | undefined, ExecutionProfile.ExecutionProfile], ExecutionProfile.UnknownProfile> => {
+      if (options?.profile === undefined) return Either.right([options, sessionProfile] as const)
+      return Either.map(ExecutionProfile.select(profiles, options.profile), (p) => [
+        { consistency: p.consistency, serialConsistency: p.serialConsistency, timeout: p.requestTimeout, pageSize: p.pageSize, idempotent: p.idempotent, ...options },
+        p
+      ] as const)
+    }
 
     // Requests stop here once the scope closes; the pools (closed after this, by the cluster layer) drain the rest.
     let closed = false
@@ -256,14 +282,15 @@ export const make = (config: SessionConfig) =>
     const overPlan = <A>(
       routing: { readonly keyspace?: string | undefined; readonly routingKey?: Uint8Array | undefined; readonly consistency?: Consistency.Consistency | undefined },
       idempotent: boolean,
-      f: (conn: Connection, consistency: Consistency.Consistency | undefined) => Effect.Effect<A, RequestError>
+      f: (conn: Connection, consistency: Consistency.Consistency | undefined) => Effect.Effect<A, RequestError>,
+      profile: ExecutionProfile.ExecutionProfile = sessionProfile
     ): Effect.Effect<A, RequestError> => {
       if (closed) return Effect.fail(new CqlError.SessionClosed({ message: "the session is closed" }))
       return RequestExecution.start({
-        plan: loadBalancing.newQueryPlan(metadata.current(), routing),
+        plan: profile.loadBalancing.newQueryPlan(metadata.current(), routing),
         attempt: (host, _attempt, consistency) => onHost(host, (conn) => f(conn, consistency)),
-        retry: retryPolicy,
-        speculative,
+        retry: profile.retry,
+        speculative: profile.speculativeExecution,
         idempotent
       })
     }
@@ -519,23 +546,31 @@ export const make = (config: SessionConfig) =>
       Effect.suspend(() => {
         const params = Statement.encodeParams(statement)
         if (Either.isLeft(params)) return Effect.fail(params.left)
-        const options = extra === undefined ? statement.options : { ...statement.options, ...extra }
+        const withProfile = profiled(extra === undefined ? statement.options : { ...statement.options, ...extra })
+        if (Either.isLeft(withProfile)) return Effect.fail(withProfile.left)
+        const [options, profile] = withProfile.right
         const keyspace = options?.keyspace ?? config.keyspace
         const idempotent = options?.idempotent === true
         const consistency = options?.consistency ?? defaultConsistency
         const p = params.right
         const usePrepared = options?.prepare ?? (p !== undefined && (Array.isArray(p) ? p.length > 0 : Object.keys(p).length > 0))
         if (!usePrepared) {
-          return overPlan({ keyspace, consistency }, idempotent, (conn, cl) =>
-            inSpan("execute", statement.query, conn, keyspace, queryOn(conn, statement, p, atConsistency(options, cl)))
+          return overPlan(
+            { keyspace, consistency },
+            idempotent,
+            (conn, cl) => inSpan("execute", statement.query, conn, keyspace, queryOn(conn, statement, p, atConsistency(options, cl))),
+            profile
           )
         }
         const run = (prepared: Registry.PreparedStatement) => {
           const values = bindValues(prepared, p)
           if (Either.isLeft(values)) return Effect.fail(values.left)
           const routing = { keyspace: prepared.bindColumns[0]?.keyspace ?? keyspace, routingKey: routingKeyOf(prepared, values.right), consistency }
-          return overPlan(routing, idempotent, (conn, cl) =>
-            inSpan("execute", statement.query, conn, keyspace, executeOn(conn, statement, prepared, values.right, atConsistency(options, cl), true))
+          return overPlan(
+            routing,
+            idempotent,
+            (conn, cl) => inSpan("execute", statement.query, conn, keyspace, executeOn(conn, statement, prepared, values.right, atConsistency(options, cl), true)),
+            profile
           )
         }
         const cached = registry.getPrepared(keyspace, statement.query)
@@ -554,8 +589,9 @@ export const make = (config: SessionConfig) =>
       )
     }) as Session["stream"]
 
-    const batch = (statements: ReadonlyArray<Statement.Statement<unknown> | string>, options?: Statement.BatchOptions) =>
+    const batch = (statements: ReadonlyArray<Statement.Statement<unknown> | string>, batchOptions?: Statement.BatchOptions) =>
       Effect.gen(function* () {
+        const [options, profile] = yield* profiled(batchOptions)
         const keyspace = options?.keyspace ?? config.keyspace
         const children: Array<Request.BatchStatement> = []
         let routingKey: Uint8Array | undefined
@@ -589,7 +625,7 @@ export const make = (config: SessionConfig) =>
           if (options?.nowInSeconds !== undefined) req.nowInSeconds = options.nowInSeconds
           if (options?.customPayload !== undefined) req.customPayload = options.customPayload
           return inSpan("batch", "BATCH", conn, keyspace, send(conn, req, sendOptions(options), (res) => finish(batchStatement, toResultSet(res, conn))))
-        })
+        }, profile)
       })
 
     const session: Session = {

@@ -33,6 +33,11 @@ export interface QueryOptions {
   readonly timeout?: Duration.DurationInput
   /** Prepare the query once (cached in the RegistryService) and execute it; default true when there are params. */
   readonly prepare?: boolean
+  /**
+   * A named execution profile of the session (`SessionConfig.profiles`): its consistency, timeout, page size,
+   * idempotence and policies apply where this statement sets none of its own.
+   */
+  readonly profile?: string
 }
 
 /** Positional values, or values by bind-marker name. */

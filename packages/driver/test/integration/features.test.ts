@@ -3,7 +3,7 @@
  * metrics, spans, configuration from the environment, and shutdown with many requests in flight.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Metrics, Registry, Session } from "@effect-cql/driver"
+import { Metrics, Registry, RetryPolicy, Session } from "@effect-cql/driver"
 import { Cause, Config, ConfigProvider, Context, Effect, Exit, Fiber, Layer, Metric, MetricLabel, Option, Redacted, Schema, Scope, Tracer } from "effect"
 
 const ks = "it_features"
@@ -135,6 +135,20 @@ describe("Session features", () => {
         "server.port": 9042
       })
     }))
+
+  it.live("execution profiles: a statement's named profile sets its consistency; an unknown name is a typed error", () =>
+    Effect.gen(function* () {
+      const s = yield* Session.Session
+      yield* setup.pipe(Effect.provideService(Session.Session, s))
+      // One node: THREE cannot be met, so the profile's consistency is visible as the server's Unavailable.
+      const strict = yield* Effect.flip(s.execute(`SELECT v FROM ${ks}.kv WHERE k = ?`, [1], { profile: "strict" }))
+      expect(strict).toMatchObject({ _tag: "Unavailable", consistency: "THREE", required: 3, alive: 1 })
+      // The statement's own consistency wins over its profile's.
+      const own = yield* s.execute(`SELECT v FROM ${ks}.kv WHERE k = ?`, [1], { profile: "strict", consistency: "ONE" })
+      expect(own.rows.length).toBeLessThanOrEqual(1)
+      const unknown = yield* Effect.flip(s.execute("SELECT now() FROM system.local", undefined, { profile: "nope" }))
+      expect(unknown).toMatchObject({ _tag: "UnknownProfile", name: "nope" })
+    }).pipe(Effect.provide(Session.layer({ contactPoints: ["127.0.0.1"], profiles: { strict: { consistency: "THREE", retry: RetryPolicy.fallthroughRetryPolicy } } }))))
 
   it.live("layerConfig reads the settings through Effect Config", () =>
     Effect.gen(function* () {
