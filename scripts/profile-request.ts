@@ -6,14 +6,17 @@
  *   hot code), e.g.
  *   npx esbuild scripts/profile-request.ts --bundle --platform=node --format=esm --packages=external \
  *     --tsconfig=tsconfig.json --outfile=bench/.build/profile-request.mjs && node bench/build.mjs
- *   node [--cpu-prof] bench/.build/profile-request.mjs [total=100000] [concurrency=256] [target=stub|cassandra] [mode=promise|fiber] [rounds=3]
+ *   node [--cpu-prof] bench/.build/profile-request.mjs [total=100000] [concurrency=256] [target=stub|cassandra] [mode=promise|fiber] [rounds=3] [traced]
  *
  * target "stub": bench/.build/stub-target.mjs (the benchmark's null server) in a process of its own on 127.0.1.1,
  * so a profile is the client's alone; "cassandra": the node on 127.0.0.1. mode "promise": one `runPromise` per
- * request, as the benchmark's runner calls it; "fiber": the workers are fibers of one program.
+ * request, as the benchmark's runner calls it; "fiber": the workers are fibers of one program. "traced" provides a
+ * tracer (Effect's own spans, collected by nobody) in place of the built-in one, so every request makes its span as
+ * it would under an OpenTelemetry exporter.
  */
 import { Session } from "@effect-cql/driver"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import { spawn } from "node:child_process"
 
@@ -22,6 +25,7 @@ const concurrency = Number(process.argv[3] ?? 256)
 const target = process.argv[4] ?? "stub"
 const mode = process.argv[5] ?? "promise"
 const rounds = Number(process.argv[6] ?? 3)
+const traced = process.argv[7] === "traced"
 
 const STUB_HOST = "127.0.1.1"
 const STUB_PORT = 9042
@@ -41,13 +45,15 @@ const startStub = async (): Promise<() => void> => {
 }
 
 const stop = target === "stub" ? await startStub() : () => {}
+const builtIn = Effect.runSync(Effect.tracer)
+const sessionLayer = Session.layer({
+  contactPoints: [target === "stub" ? STUB_HOST : "127.0.0.1"],
+  port: target === "stub" ? STUB_PORT : 9042,
+  localDataCenter: "dc1",
+  defaultConsistency: "LOCAL_ONE"
+})
 const runtime = ManagedRuntime.make(
-  Session.layer({
-    contactPoints: [target === "stub" ? STUB_HOST : "127.0.0.1"],
-    port: target === "stub" ? STUB_PORT : 9042,
-    localDataCenter: "dc1",
-    defaultConsistency: "LOCAL_ONE"
-  })
+  traced ? Layer.provideMerge(sessionLayer, Layer.setTracer({ ...builtIn, span: (...args) => builtIn.span(...args) })) : sessionLayer
 )
 try {
   const s = await runtime.runPromise(Session.Session)
@@ -78,7 +84,7 @@ try {
     const ms = performance.now() - t0
     const cpu = process.cpuUsage(cpu0)
     console.log(
-      `${target} ${mode}: ${total} requests at concurrency ${concurrency}: ${Math.round(total / (ms / 1000))} req/s, ` +
+      `${target} ${mode}${traced ? " traced" : ""}: ${total} requests at concurrency ${concurrency}: ${Math.round(total / (ms / 1000))} req/s, ` +
         `client CPU ${((cpu.user + cpu.system) / 1000 / total * 1000).toFixed(1)} ms per 1k requests`
     )
   }
