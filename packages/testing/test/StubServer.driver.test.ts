@@ -1,6 +1,6 @@
 /**
- * The real driver Session against the stub server. Retry, speculative execution and reconnection policies do not
- * exist in the driver yet: their tests come with them.
+ * The real driver Session against the stub server: versions, compression, statements, errors, faults. The retry,
+ * speculative-execution, reconnection and interruption tests are in policies.stub.test.ts.
  */
 import { LoadBalancingPolicy, Metadata, Session, Statement } from "@effect-cql/driver"
 import { DataType } from "@effect-cql/protocol"
