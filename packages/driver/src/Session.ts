@@ -18,6 +18,7 @@ import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
@@ -251,20 +252,21 @@ export const make = (config: SessionConfig) =>
      * Runs `effect` in a client span with the OTel database attributes. `useSpan`, not `withSpan`: the request's
      * own steps start no child span, and providing the span as the parent would copy the fiber's context on every
      * request. Effect's built-in tracer exports nothing: with no tracer provided, a span would cost about a third of
-     * the request (ids, attribute map, clock reads) for nothing anyone can read, so none is made.
+     * the request (ids, attribute map, clock reads) for nothing anyone can read, so none is made. `traced` is read
+     * once per request from its fiber (`isTraced`).
      */
     const inSpan = <A>(
+      traced: boolean,
       operation: string,
       query: string,
       conn: Connection,
       keyspace: string | undefined,
       effect: Effect.Effect<A, RequestError>
-    ): Effect.Effect<A, RequestError> =>
-      Effect.tracerWith((tracer) => {
-        if (tracer === builtInTracer) return effect
-        const { name, options } = spanOptionsOf(operation, query, conn, keyspace ?? config.keyspace ?? "")
-        return Effect.useSpan(name, options, () => effect)
-      })
+    ): Effect.Effect<A, RequestError> => {
+      if (!traced) return effect
+      const { name, options } = spanOptionsOf(operation, query, conn, keyspace ?? config.keyspace ?? "")
+      return Effect.useSpan(name, options, () => effect)
+    }
 
     /** One attempt on `host`: a connection of its pool, or a failure that moves the plan on without sending. */
     const onHost = <A>(host: Host, f: (conn: Connection) => Effect.Effect<A, RequestError>): Effect.Effect<A, RequestError> => {
@@ -347,15 +349,15 @@ export const make = (config: SessionConfig) =>
         )
       })
 
-    const prepare = (query: string, options?: { readonly keyspace?: string }) =>
-      Effect.suspend(() => {
+    const prepare = (query: string, options?: { readonly keyspace?: string }): Effect.Effect<Registry.PreparedStatement, RequestError> =>
+      Effect.withFiberRuntime((fiber) => {
         const keyspace = options?.keyspace ?? config.keyspace
         const cached = registry.getPrepared(keyspace, query)
         // PREPARE changes nothing on the server: safe to retry anywhere. Once one node has it, the executor prepares it
         // on the others in the background, so that their first EXECUTE does not come back UNPREPARED.
         return cached !== undefined
           ? Effect.succeed(cached)
-          : overPlan({ keyspace }, true, (conn) => inSpan("prepare", query, conn, keyspace, prepareOn(conn, query, keyspace))).pipe(
+          : overPlan({ keyspace }, true, (conn) => inSpan(isTraced(fiber), "prepare", query, conn, keyspace, prepareOn(conn, query, keyspace))).pipe(
               Effect.tap(() => executor.submit("prepare on all hosts", prepareEverywhere(query, keyspace)))
             )
       })
@@ -543,7 +545,7 @@ export const make = (config: SessionConfig) =>
       )
 
     const runStatement = <A>(statement: Statement.Statement<A>, extra?: Statement.QueryOptions): Effect.Effect<ResultSet<A>, RequestError> =>
-      Effect.suspend(() => {
+      Effect.withFiberRuntime((fiber) => {
         const params = Statement.encodeParams(statement)
         if (Either.isLeft(params)) return Effect.fail(params.left)
         const withProfile = profiled(extra === undefined ? statement.options : { ...statement.options, ...extra })
@@ -553,12 +555,13 @@ export const make = (config: SessionConfig) =>
         const idempotent = options?.idempotent === true
         const consistency = options?.consistency ?? defaultConsistency
         const p = params.right
+        const traced = isTraced(fiber)
         const usePrepared = options?.prepare ?? (p !== undefined && (Array.isArray(p) ? p.length > 0 : Object.keys(p).length > 0))
         if (!usePrepared) {
           return overPlan(
             { keyspace, consistency },
             idempotent,
-            (conn, cl) => inSpan("execute", statement.query, conn, keyspace, queryOn(conn, statement, p, atConsistency(options, cl))),
+            (conn, cl) => inSpan(traced, "execute", statement.query, conn, keyspace, queryOn(conn, statement, p, atConsistency(options, cl))),
             profile
           )
         }
@@ -569,7 +572,7 @@ export const make = (config: SessionConfig) =>
           return overPlan(
             routing,
             idempotent,
-            (conn, cl) => inSpan("execute", statement.query, conn, keyspace, executeOn(conn, statement, prepared, values.right, atConsistency(options, cl), true)),
+            (conn, cl) => inSpan(traced, "execute", statement.query, conn, keyspace, executeOn(conn, statement, prepared, values.right, atConsistency(options, cl), true)),
             profile
           )
         }
@@ -592,6 +595,7 @@ export const make = (config: SessionConfig) =>
     const batch = (statements: ReadonlyArray<Statement.Statement<unknown> | string>, batchOptions?: Statement.BatchOptions) =>
       Effect.gen(function* () {
         const [options, profile] = yield* profiled(batchOptions)
+        const traced = (yield* Effect.tracer) !== builtInTracer
         const keyspace = options?.keyspace ?? config.keyspace
         const children: Array<Request.BatchStatement> = []
         let routingKey: Uint8Array | undefined
@@ -624,7 +628,7 @@ export const make = (config: SessionConfig) =>
           if (options?.keyspace !== undefined) req.keyspace = options.keyspace
           if (options?.nowInSeconds !== undefined) req.nowInSeconds = options.nowInSeconds
           if (options?.customPayload !== undefined) req.customPayload = options.customPayload
-          return inSpan("batch", "BATCH", conn, keyspace, send(conn, req, sendOptions(options), (res) => finish(batchStatement, toResultSet(res, conn))))
+          return inSpan(traced, "batch", "BATCH", conn, keyspace, send(conn, req, sendOptions(options), (res) => finish(batchStatement, toResultSet(res, conn))))
         }, profile)
       })
 
@@ -659,6 +663,8 @@ interface CachedSpanOptions {
 const SPAN_OPTIONS_PER_CONNECTION = 1024
 /** The tracer in effect when none is provided (Effect's own, which exports nothing). */
 const builtInTracer = Effect.runSync(Effect.tracer)
+/** Whether requests of this fiber make spans: a tracer other than the built-in one is provided. */
+const isTraced = (fiber: Fiber.RuntimeFiber<unknown, unknown>): boolean => fiber.currentTracer !== builtInTracer
 const spanOptions = new WeakMap<Connection, Map<string, CachedSpanOptions>>()
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
