@@ -21,6 +21,13 @@ interface FromHost {
 
 type Level = Consistency.Consistency
 
+/** How many replicas answered of how many the consistency level needed. */
+interface ReplicaCounts {
+  readonly consistency: Level
+  readonly received: number
+  readonly blockFor: number
+}
+
 export class ServerError extends Data.TaggedError("ServerError")<FromHost> {}
 export class ProtocolViolation extends Data.TaggedError("ProtocolViolation")<FromHost> {}
 export class AuthenticationError extends Data.TaggedError("AuthenticationError")<FromHost> {}
@@ -31,44 +38,30 @@ export class Overloaded extends Data.TaggedError("Overloaded")<FromHost> {}
 export class IsBootstrapping extends Data.TaggedError("IsBootstrapping")<FromHost> {}
 export class TruncateError extends Data.TaggedError("TruncateError")<FromHost> {}
 export class WriteTimeout extends Data.TaggedError("WriteTimeout")<
-  FromHost & {
-    readonly consistency: Level
-    readonly received: number
-    readonly blockFor: number
-    readonly writeType: string
-    readonly contentions: number | undefined
-  }
+  FromHost & ReplicaCounts & { readonly writeType: string; readonly contentions: number | undefined }
 > {}
-export class ReadTimeout extends Data.TaggedError("ReadTimeout")<
-  FromHost & { readonly consistency: Level; readonly received: number; readonly blockFor: number; readonly dataPresent: boolean }
-> {}
+export class ReadTimeout extends Data.TaggedError("ReadTimeout")<FromHost & ReplicaCounts & { readonly dataPresent: boolean }> {}
 export class ReadFailure extends Data.TaggedError("ReadFailure")<
-  FromHost & {
-    readonly consistency: Level
-    readonly received: number
-    readonly blockFor: number
-    readonly numFailures: number
-    readonly reasons: ReadonlyArray<WireError.FailureReason>
-    readonly dataPresent: boolean
-  }
+  FromHost &
+    ReplicaCounts & {
+      readonly numFailures: number
+      readonly reasons: ReadonlyArray<WireError.FailureReason>
+      readonly dataPresent: boolean
+    }
 > {}
 export class FunctionFailure extends Data.TaggedError("FunctionFailure")<
   FromHost & { readonly keyspace: string; readonly function: string; readonly argTypes: ReadonlyArray<string> }
 > {}
 export class WriteFailure extends Data.TaggedError("WriteFailure")<
-  FromHost & {
-    readonly consistency: Level
-    readonly received: number
-    readonly blockFor: number
-    readonly numFailures: number
-    readonly reasons: ReadonlyArray<WireError.FailureReason>
-    readonly writeType: string
-  }
+  FromHost &
+    ReplicaCounts & {
+      readonly numFailures: number
+      readonly reasons: ReadonlyArray<WireError.FailureReason>
+      readonly writeType: string
+    }
 > {}
 export class CdcWriteFailure extends Data.TaggedError("CdcWriteFailure")<FromHost> {}
-export class CasWriteUnknown extends Data.TaggedError("CasWriteUnknown")<
-  FromHost & { readonly consistency: Level; readonly received: number; readonly blockFor: number }
-> {}
+export class CasWriteUnknown extends Data.TaggedError("CasWriteUnknown")<FromHost & ReplicaCounts> {}
 export class SyntaxError extends Data.TaggedError("SyntaxError")<FromHost> {}
 export class Unauthorized extends Data.TaggedError("Unauthorized")<FromHost> {}
 export class Invalid extends Data.TaggedError("Invalid")<FromHost> {}
