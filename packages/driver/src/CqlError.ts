@@ -41,24 +41,20 @@ export class WriteTimeout extends Data.TaggedError("WriteTimeout")<
   FromHost & ReplicaCounts & { readonly writeType: string; readonly contentions: number | undefined }
 > {}
 export class ReadTimeout extends Data.TaggedError("ReadTimeout")<FromHost & ReplicaCounts & { readonly dataPresent: boolean }> {}
+/** The replicas that failed: a count in v4, a reason per replica in v5. */
+interface ReplicaFailures {
+  readonly numFailures: number
+  readonly reasons: ReadonlyArray<WireError.FailureReason>
+}
+
 export class ReadFailure extends Data.TaggedError("ReadFailure")<
-  FromHost &
-    ReplicaCounts & {
-      readonly numFailures: number
-      readonly reasons: ReadonlyArray<WireError.FailureReason>
-      readonly dataPresent: boolean
-    }
+  FromHost & ReplicaCounts & ReplicaFailures & { readonly dataPresent: boolean }
 > {}
 export class FunctionFailure extends Data.TaggedError("FunctionFailure")<
   FromHost & { readonly keyspace: string; readonly function: string; readonly argTypes: ReadonlyArray<string> }
 > {}
 export class WriteFailure extends Data.TaggedError("WriteFailure")<
-  FromHost &
-    ReplicaCounts & {
-      readonly numFailures: number
-      readonly reasons: ReadonlyArray<WireError.FailureReason>
-      readonly writeType: string
-    }
+  FromHost & ReplicaCounts & ReplicaFailures & { readonly writeType: string }
 > {}
 export class CdcWriteFailure extends Data.TaggedError("CdcWriteFailure")<FromHost> {}
 export class CasWriteUnknown extends Data.TaggedError("CasWriteUnknown")<FromHost & ReplicaCounts> {}
