@@ -18,7 +18,7 @@ import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import type * as Fiber from "effect/Fiber"
+import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
@@ -34,6 +34,8 @@ import * as Executor from "./Executor.js"
 import type { Connection, ConnectionFailure } from "./internal/connection.js"
 import * as RequestExecution from "./internal/requestExecution.js"
 import * as UdtMapping from "./internal/udtMapping.js"
+import * as WaitingRequests from "./internal/waitingRequests.js"
+import type * as LoadBalancingPolicy from "./LoadBalancingPolicy.js"
 import type { Host } from "./Metadata.js"
 import * as MetadataService from "./MetadataService.js"
 import * as Metrics from "./Metrics.js"
@@ -187,37 +189,54 @@ export const make = (config: SessionConfig) =>
     }
 
     /**
-     * One attempt on one connection: the only Effect.async of the request path. `onResponse` maps the decoded
-     * response in plain TypeScript and returns the Effect to resume with; `onUnprepared`, when given, is what to
-     * resume with if the node answers UNPREPARED (re-prepare and retry).
+     * One attempt on one connection, in plain callbacks: encode into the connection's write queue, register a
+     * callback by stream id, map the decoded response there. `done` gets the error for the retry policy, or the
+     * Effect to go on with: `onResponse`'s, or on UNPREPARED `onUnprepared`'s (re-prepare and retry) when given.
+     * The fiber's slot (`WaitingRequests`) cancels the request if the fiber stops waiting for it.
      */
+    const sendOn = <A>(
+      conn: Connection,
+      req: Request.Request,
+      opts: SendOptions,
+      onResponse: (res: Res.Response) => Effect.Effect<A, RequestError>,
+      onUnprepared: (() => Effect.Effect<A, RequestError>) | undefined,
+      done: RequestExecution.Done<A>
+    ): void => {
+      const m = metricsOf(conn)
+      const started = performance.now()
+      m.requestStarted()
+      // Set once the request is out: a callback called from `send` itself (closed, busy) has nothing to settle.
+      let waiting: WaitingRequests.Waiting | undefined
+      const id = conn.send(req, opts, (failure, res) => {
+        waiting?.settled()
+        if (failure !== undefined) {
+          const err = toConnectionError(failure, hostIdOf(conn))
+          m.requestEnded(performance.now() - started, err._tag)
+          done(err)
+        } else if (res!._tag === "Error") {
+          const err = CqlError.fromWire(res.error, hostIdOf(conn))
+          m.requestEnded(performance.now() - started, err._tag)
+          if (err._tag === "Unprepared" && onUnprepared !== undefined) done(undefined, onUnprepared())
+          else done(err)
+        } else {
+          m.requestEnded(performance.now() - started, undefined)
+          done(undefined, onResponse(res!))
+        }
+      })
+      if (id >= 0) {
+        waiting = WaitingRequests.current()
+        waiting?.set(conn, id, m, started)
+      }
+    }
+
+    /** `sendOn` as an Effect: one `Effect.async`, with no canceler (see WaitingRequests). */
     const send = <A>(
       conn: Connection,
       req: Request.Request,
       opts: SendOptions,
       onResponse: (res: Res.Response) => Effect.Effect<A, RequestError>,
       onUnprepared?: () => Effect.Effect<A, RequestError>
-    ) =>
-      Effect.async<A, RequestError>((resume) => {
-        const m = metricsOf(conn)
-        const started = performance.now()
-        m.requestStarted()
-        const id = conn.send(req, opts, (failure, res) => {
-          if (failure !== undefined) {
-            const err = toConnectionError(failure, hostIdOf(conn))
-            m.requestEnded(performance.now() - started, err._tag)
-            resume(Effect.fail(err))
-          } else if (res!._tag === "Error") {
-            const err = CqlError.fromWire(res.error, hostIdOf(conn))
-            m.requestEnded(performance.now() - started, err._tag)
-            resume(err._tag === "Unprepared" && onUnprepared !== undefined ? onUnprepared() : Effect.fail(err))
-          } else {
-            m.requestEnded(performance.now() - started, undefined)
-            resume(onResponse(res!))
-          }
-        })
-        return id < 0 ? undefined : Effect.sync(() => conn.cancel(id))
-      })
+    ) => Effect.async<A, RequestError>((resume) => sendOn(conn, req, opts, onResponse, onUnprepared, doneWith(resume)))
 
     /** The span name and options of one connection, operation, keyspace and query: built once, then reused. */
     const spanOptionsOf = (operation: string, query: string, conn: Connection, namespace: string): CachedSpanOptions => {
@@ -268,33 +287,71 @@ export const make = (config: SessionConfig) =>
       return Effect.useSpan(name, options, () => effect)
     }
 
+    /** Why `host` could not take an attempt (no open connection, or every one busy): the plan moves on unsent. */
+    const notSent = (host: Host, pick: undefined | "busy"): RequestError =>
+      pick === undefined ? new CqlError.NoConnection({ host: host.endpoint }) : new CqlError.BusyConnection({ host: host.endpoint, inFlight: -1 })
+
     /** One attempt on `host`: a connection of its pool, or a failure that moves the plan on without sending. */
     const onHost = <A>(host: Host, f: (conn: Connection) => Effect.Effect<A, RequestError>): Effect.Effect<A, RequestError> => {
       const pick = pools.get(host.endpoint)?.pick()
-      if (pick === undefined) return Effect.fail(new CqlError.NoConnection({ host: host.endpoint }))
-      if (pick === "busy") return Effect.fail(new CqlError.BusyConnection({ host: host.endpoint, inFlight: -1 }))
-      return f(pick)
+      return pick === undefined || pick === "busy" ? Effect.fail(notSent(host, pick)) : f(pick)
     }
 
     /**
-     * Runs a request over the query plan with the retry and speculative-execution policies; `f` is one attempt on a
-     * connection, at the consistency a retry decision may have changed. Not lazy: every caller calls it while its
-     * own Effect runs (inside `suspend`, `flatMap` or `gen`), so the plan is taken per run.
+     * Runs a request whose attempts are Effects over the query plan, with the retry and speculative-execution
+     * policies; `f` is one attempt on a connection. Not lazy: every caller calls it while its own Effect runs, so
+     * the plan is taken per run.
      */
     const overPlan = <A>(
-      routing: { readonly keyspace?: string | undefined; readonly routingKey?: Uint8Array | undefined; readonly consistency?: Consistency.Consistency | undefined },
+      routing: LoadBalancingPolicy.Routing,
       idempotent: boolean,
-      f: (conn: Connection, consistency: Consistency.Consistency | undefined) => Effect.Effect<A, RequestError>,
-      profile: ExecutionProfile.ExecutionProfile = sessionProfile
+      f: (conn: Connection) => Effect.Effect<A, RequestError>
     ): Effect.Effect<A, RequestError> => {
       if (closed) return Effect.fail(new CqlError.SessionClosed({ message: "the session is closed" }))
       return RequestExecution.start({
+        plan: sessionProfile.loadBalancing.newQueryPlan(metadata.current(), routing),
+        attempt: (host) => onHost(host, f),
+        retry: sessionProfile.retry,
+        speculative: sessionProfile.speculativeExecution,
+        idempotent
+      })
+    }
+
+    /**
+     * Runs a request whose attempts are plain callbacks (`Attempt`) over the query plan, from inside an
+     * `Effect.async` register whose `resume` gets the outcome. Untraced, the first attempt is sent from here with
+     * no Effect step (`RequestExecution.startPlain`); retries, speculative executions and traced attempts (each in
+     * its span) run as Effects.
+     */
+    const request = <A>(
+      resume: (outcome: Effect.Effect<A, RequestError>) => void,
+      span: SpanTarget,
+      routing: LoadBalancingPolicy.Routing,
+      idempotent: boolean,
+      profile: ExecutionProfile.ExecutionProfile,
+      attempt: Attempt<A>
+    ): void => {
+      if (closed) return resume(Effect.fail(new CqlError.SessionClosed({ message: "the session is closed" })))
+      const options: RequestExecution.ExecuteOptions<A> = {
         plan: profile.loadBalancing.newQueryPlan(metadata.current(), routing),
-        attempt: (host, _attempt, consistency) => onHost(host, (conn) => f(conn, consistency)),
+        attempt: (host, _attempt, consistency) =>
+          onHost(host, (conn) =>
+            inSpan(span.traced, span.operation, span.query, conn, span.keyspace, Effect.async<A, RequestError>((r) => attempt(conn, consistency, doneWith(r))))
+          ),
         retry: profile.retry,
         speculative: profile.speculativeExecution,
         idempotent
-      })
+      }
+      if (span.traced) return resume(RequestExecution.start(options))
+      RequestExecution.startPlain(
+        options,
+        (host, done) => {
+          const pick = pools.get(host.endpoint)?.pick()
+          if (pick === undefined || pick === "busy") done(notSent(host, pick))
+          else attempt(pick, undefined, done)
+        },
+        resume
+      )
     }
 
     /** The routing key of a prepared statement's bound values (its partition key), when every component is set. */
@@ -487,52 +544,61 @@ export const make = (config: SessionConfig) =>
       return resultColumns === undefined ? { timeoutMs, tracing } : { timeoutMs, tracing, resultColumns }
     }
 
-    /** An unprepared statement, as QUERY, on one connection. */
-    const queryOn = <A>(conn: Connection, statement: Statement.Statement<A>, params: Statement.Params | undefined, options: Statement.QueryOptions | undefined) => {
-      const named = params !== undefined && isRecord(params)
-      const values = params === undefined ? undefined : named ? Object.values(params) : (params as ReadonlyArray<unknown>)
-      const req: Mutable<Request.Query> = {
-        _tag: "Query",
-        query: statement.query,
-        params: queryParameters(options, values, undefined, named ? Object.keys(params) : undefined, false)
+    /** An unprepared statement, as QUERY. */
+    const queryAttempt =
+      <A>(statement: Statement.Statement<A>, params: Statement.Params | undefined, options: Statement.QueryOptions | undefined): Attempt<ResultSet<A>> =>
+      (conn, consistency, done) => {
+        const opts = atConsistency(options, consistency)
+        const named = params !== undefined && isRecord(params)
+        const values = params === undefined ? undefined : named ? Object.values(params) : (params as ReadonlyArray<unknown>)
+        const req: Mutable<Request.Query> = {
+          _tag: "Query",
+          query: statement.query,
+          params: queryParameters(opts, values, undefined, named ? Object.keys(params) : undefined, false)
+        }
+        if (opts?.customPayload !== undefined) req.customPayload = opts.customPayload
+        sendOn(conn, req, sendOptions(opts), (res) => finish(statement, toResultSet(res, conn), res._tag === "SchemaChange", conn), undefined, done)
       }
-      if (options?.customPayload !== undefined) req.customPayload = options.customPayload
-      return send(conn, req, sendOptions(options), (res) => finish(statement, toResultSet(res, conn), res._tag === "SchemaChange", conn))
-    }
 
-    /** A prepared statement, as EXECUTE, on one connection; UNPREPARED re-prepares there and retries once. */
-    const executeOn = <A>(
-      conn: Connection,
-      statement: Statement.Statement<A>,
-      prepared: Registry.PreparedStatement,
-      values: ReadonlyArray<unknown>,
-      options: Statement.QueryOptions | undefined,
-      retryUnprepared: boolean
-    ): Effect.Effect<ResultSet<A>, RequestError> => {
-      const req: Mutable<Request.Execute> = {
-        _tag: "Execute",
-        id: prepared.id,
-        params: queryParameters(options, values, prepared.bindTypes, undefined, prepared.resultColumns.length > 0)
+    /** A prepared statement, as EXECUTE; UNPREPARED re-prepares it on that connection and retries once. */
+    const executeAttempt =
+      <A>(
+        statement: Statement.Statement<A>,
+        prepared: Registry.PreparedStatement,
+        values: ReadonlyArray<unknown>,
+        options: Statement.QueryOptions | undefined,
+        retryUnprepared: boolean
+      ): Attempt<ResultSet<A>> =>
+      (conn, consistency, done) => {
+        const opts = atConsistency(options, consistency)
+        const req: Mutable<Request.Execute> = {
+          _tag: "Execute",
+          id: prepared.id,
+          params: queryParameters(opts, values, prepared.bindTypes, undefined, prepared.resultColumns.length > 0)
+        }
+        if (prepared.resultMetadataId !== undefined) req.resultMetadataId = prepared.resultMetadataId
+        if (opts?.customPayload !== undefined) req.customPayload = opts.customPayload
+        sendOn(
+          conn,
+          req,
+          sendOptions(opts, prepared.resultColumns),
+          (res) => {
+            // v5 Metadata_changed: keep the new result metadata for the next executions.
+            if (res._tag === "Rows" && res.metadata.newMetadataId !== undefined && res.metadata.columns !== undefined) {
+              registry.updateResultMetadata(prepared, res.metadata.newMetadataId, res.metadata.columns)
+            }
+            return finish(statement, toResultSet(res, conn), res._tag === "SchemaChange", conn)
+          },
+          // The node lost the statement (restart, schema change): prepare it again there and retry, unseen by the caller.
+          retryUnprepared
+            ? () =>
+                Effect.flatMap(prepareOn(conn, prepared.query, prepared.keyspace), (p) =>
+                  Effect.async<ResultSet<A>, RequestError>((resume) => executeAttempt(statement, p, values, opts, false)(conn, undefined, doneWith(resume)))
+                )
+            : undefined,
+          done
+        )
       }
-      if (prepared.resultMetadataId !== undefined) req.resultMetadataId = prepared.resultMetadataId
-      if (options?.customPayload !== undefined) req.customPayload = options.customPayload
-      return send(
-        conn,
-        req,
-        sendOptions(options, prepared.resultColumns),
-        (res) => {
-          // v5 Metadata_changed: keep the new result metadata for the next executions.
-          if (res._tag === "Rows" && res.metadata.newMetadataId !== undefined && res.metadata.columns !== undefined) {
-            registry.updateResultMetadata(prepared, res.metadata.newMetadataId, res.metadata.columns)
-          }
-          return finish(statement, toResultSet(res, conn), res._tag === "SchemaChange", conn)
-        },
-        // The node lost the statement (restart, schema change): prepare it again there and retry, unseen by the caller.
-        retryUnprepared
-          ? () => Effect.flatMap(prepareOn(conn, prepared.query, prepared.keyspace), (p) => executeOn(conn, statement, p, values, options, false))
-          : undefined
-      )
-    }
 
     const toStatement = <A>(q: string | Statement.Statement<A>, params?: Statement.Params, options?: Statement.QueryOptions): Statement.Statement<A> =>
       typeof q === "string" ? ({ query: q, params, options } as Statement.Statement<A>) : q
@@ -544,40 +610,39 @@ export const make = (config: SessionConfig) =>
         (cause) => new CqlError.SchemaMismatch({ message: `a parameter of "${prepared.query}" does not match its UDT Schema`, cause })
       )
 
+    /**
+     * A statement's request: one `Effect.async` whose register does the rest in plain TypeScript (options, the
+     * registry lookup, binding, routing, the plan and the first attempt). Only a statement not prepared yet, a
+     * retry, tracing or a speculative execution brings in further Effect steps.
+     */
     const runStatement = <A>(statement: Statement.Statement<A>, extra?: Statement.QueryOptions): Effect.Effect<ResultSet<A>, RequestError> =>
-      Effect.withFiberRuntime((fiber) => {
+      Effect.async<ResultSet<A>, RequestError>((resume) => {
         const params = Statement.encodeParams(statement)
-        if (Either.isLeft(params)) return Effect.fail(params.left)
+        if (Either.isLeft(params)) return resume(Effect.fail(params.left))
         const withProfile = profiled(extra === undefined ? statement.options : { ...statement.options, ...extra })
-        if (Either.isLeft(withProfile)) return Effect.fail(withProfile.left)
+        if (Either.isLeft(withProfile)) return resume(Effect.fail(withProfile.left))
         const [options, profile] = withProfile.right
         const keyspace = options?.keyspace ?? config.keyspace
         const idempotent = options?.idempotent === true
         const consistency = options?.consistency ?? defaultConsistency
         const p = params.right
-        const traced = isTraced(fiber)
+        const fiber = Fiber.getCurrentFiber()
+        const span: SpanTarget = { traced: Option.isSome(fiber) && isTraced(fiber.value), operation: "execute", query: statement.query, keyspace }
         const usePrepared = options?.prepare ?? (p !== undefined && (Array.isArray(p) ? p.length > 0 : Object.keys(p).length > 0))
-        if (!usePrepared) {
-          return overPlan(
-            { keyspace, consistency },
-            idempotent,
-            (conn, cl) => inSpan(traced, "execute", statement.query, conn, keyspace, queryOn(conn, statement, p, atConsistency(options, cl))),
-            profile
-          )
-        }
-        const run = (prepared: Registry.PreparedStatement) => {
+        if (!usePrepared) return request(resume, span, { keyspace, consistency }, idempotent, profile, queryAttempt(statement, p, options))
+        const run = (prepared: Registry.PreparedStatement, resume: (outcome: Effect.Effect<ResultSet<A>, RequestError>) => void): void => {
           const values = bindValues(prepared, p)
-          if (Either.isLeft(values)) return Effect.fail(values.left)
+          if (Either.isLeft(values)) return resume(Effect.fail(values.left))
           const routing = { keyspace: prepared.bindColumns[0]?.keyspace ?? keyspace, routingKey: routingKeyOf(prepared, values.right), consistency }
-          return overPlan(
-            routing,
-            idempotent,
-            (conn, cl) => inSpan(traced, "execute", statement.query, conn, keyspace, executeOn(conn, statement, prepared, values.right, atConsistency(options, cl), true)),
-            profile
-          )
+          request(resume, span, routing, idempotent, profile, executeAttempt(statement, prepared, values.right, options, true))
         }
         const cached = registry.getPrepared(keyspace, statement.query)
-        return cached !== undefined ? run(cached) : Effect.flatMap(prepare(statement.query, keyspace === undefined ? undefined : { keyspace }), run)
+        if (cached !== undefined) return run(cached, resume)
+        resume(
+          Effect.flatMap(prepare(statement.query, keyspace === undefined ? undefined : { keyspace }), (prepared) =>
+            Effect.async<ResultSet<A>, RequestError>((r) => run(prepared, r))
+          )
+        )
       })
 
     const execute = (<A>(q: string | Statement.Statement<A>, params?: Statement.Params, options?: Statement.QueryOptions) =>
@@ -592,31 +657,54 @@ export const make = (config: SessionConfig) =>
       )
     }) as Session["stream"]
 
-    const batch = (statements: ReadonlyArray<Statement.Statement<unknown> | string>, batchOptions?: Statement.BatchOptions) =>
-      Effect.gen(function* () {
-        const [options, profile] = yield* profiled(batchOptions)
-        const traced = (yield* Effect.tracer) !== builtInTracer
-        const keyspace = options?.keyspace ?? config.keyspace
-        const children: Array<Request.BatchStatement> = []
-        let routingKey: Uint8Array | undefined
-        for (const s of statements) {
-          const st = typeof s === "string" ? { query: s } : s
-          const params = Statement.encodeParams(st)
-          if (Either.isLeft(params)) return yield* params.left
-          const p = params.right
-          if (p === undefined || (Array.isArray(p) && p.length === 0)) {
-            children.push({ query: st.query, values: [] })
-          } else {
-            const prepared = registry.getPrepared(keyspace, st.query) ?? (yield* prepare(st.query, keyspace === undefined ? undefined : { keyspace }))
-            const values = bindValues(prepared, p)
-            if (Either.isLeft(values)) return yield* values.left
-            // Route the batch by its first statement's partition key (a single-partition batch lands on a replica).
-            routingKey ??= routingKeyOf(prepared, values.right)
-            children.push({ id: prepared.id, values: values.right, types: prepared.bindTypes })
-          }
+    /**
+     * The children of a batch, bound, and its routing key; or the first error; or the query of a child with values
+     * that is not prepared yet (the caller prepares it and builds the batch again: once per statement and session).
+     */
+    const batchChildren = (
+      statements: ReadonlyArray<Statement.Statement<unknown> | string>,
+      keyspace: string | undefined
+    ): Either.Either<BoundBatch, RequestError> | string => {
+      const children: Array<Request.BatchStatement> = []
+      let routingKey: Uint8Array | undefined
+      for (let i = 0; i < statements.length; i++) {
+        const s = statements[i]!
+        const st = typeof s === "string" ? { query: s } : s
+        const params = Statement.encodeParams(st)
+        if (Either.isLeft(params)) return Either.left(params.left)
+        const p = params.right
+        if (p === undefined || (Array.isArray(p) && p.length === 0)) {
+          children.push({ query: st.query, values: [] })
+          continue
         }
+        const prepared = registry.getPrepared(keyspace, st.query)
+        if (prepared === undefined) return st.query
+        const values = bindValues(prepared, p)
+        if (Either.isLeft(values)) return Either.left(values.left)
+        // Route the batch by its first statement's partition key (a single-partition batch lands on a replica).
+        routingKey ??= routingKeyOf(prepared, values.right)
+        children.push({ id: prepared.id, values: values.right, types: prepared.bindTypes })
+      }
+      return Either.right({ children, routingKey })
+    }
+
+    /** A batch: like a statement, one `Effect.async` once its children are prepared. */
+    const batch = (statements: ReadonlyArray<Statement.Statement<unknown> | string>, batchOptions?: Statement.BatchOptions) => {
+      const run = (resume: (outcome: Effect.Effect<ResultSet, RequestError>) => void): void => {
+        const withProfile = profiled(batchOptions)
+        if (Either.isLeft(withProfile)) return resume(Effect.fail(withProfile.left))
+        const [options, profile] = withProfile.right
+        const keyspace = options?.keyspace ?? config.keyspace
+        const built = batchChildren(statements, keyspace)
+        if (typeof built === "string") {
+          return resume(Effect.flatMap(prepare(built, keyspace === undefined ? undefined : { keyspace }), () => Effect.async(run)))
+        }
+        if (Either.isLeft(built)) return resume(Effect.fail(built.left))
+        const { children, routingKey } = built.right
+        const fiber = Fiber.getCurrentFiber()
+        const span: SpanTarget = { traced: Option.isSome(fiber) && isTraced(fiber.value), operation: "batch", query: "BATCH", keyspace }
         const consistency = options?.consistency ?? defaultConsistency
-        return yield* overPlan({ keyspace, routingKey, consistency }, options?.idempotent === true, (conn, cl) => {
+        request(resume, span, { keyspace, routingKey, consistency }, options?.idempotent === true, profile, (conn, cl, done) => {
           const req: Mutable<Request.Batch> = {
             _tag: "Batch",
             type: options?.type ?? "LOGGED",
@@ -628,9 +716,11 @@ export const make = (config: SessionConfig) =>
           if (options?.keyspace !== undefined) req.keyspace = options.keyspace
           if (options?.nowInSeconds !== undefined) req.nowInSeconds = options.nowInSeconds
           if (options?.customPayload !== undefined) req.customPayload = options.customPayload
-          return inSpan(traced, "batch", "BATCH", conn, keyspace, send(conn, req, sendOptions(options), (res) => finish(batchStatement, toResultSet(res, conn))))
-        }, profile)
-      })
+          sendOn(conn, req, sendOptions(options), (res) => finish(batchStatement, toResultSet(res, conn)), undefined, done)
+        })
+      }
+      return Effect.async<ResultSet, RequestError>(run)
+    }
 
     const session: Session = {
       execute,
@@ -670,6 +760,28 @@ const spanOptions = new WeakMap<Connection, Map<string, CachedSpanOptions>>()
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
 type SendOptions = Parameters<Connection["send"]>[1]
+
+/** One attempt on a connection in plain callbacks, at the consistency a retry decision set (else the statement's). */
+type Attempt<A> = (conn: Connection, consistency: Consistency.Consistency | undefined, done: RequestExecution.Done<A>) => void
+
+interface BoundBatch {
+  readonly children: Array<Request.BatchStatement>
+  readonly routingKey: Uint8Array | undefined
+}
+
+/** What a request's span says, when it has one. */
+interface SpanTarget {
+  readonly traced: boolean
+  readonly operation: string
+  readonly query: string
+  readonly keyspace: string | undefined
+}
+
+/** A `Done` that resumes an `Effect.async`. */
+const doneWith =
+  <A>(resume: (outcome: Effect.Effect<A, RequestError>) => void): RequestExecution.Done<A> =>
+  (error, next) =>
+    resume(error === undefined ? next! : Effect.fail(error))
 
 /** The statement `finish` reports a batch as (for warnings). */
 const batchStatement: Statement.Statement<Rows.Row> = { query: "BATCH" }

@@ -3,6 +3,8 @@
  * executions, and fail with NoHostAvailable (every tried host's last error) when the plan runs out.
  *
  * The common path (one attempt, no speculative execution) adds one error handler around the attempt: no fork.
+ * `startPlain` goes further for a caller inside an `Effect.async`: its first attempt is plain callbacks, and the
+ * Effect loop comes in only after a failure.
  * Speculative executions are fibers the request interrupts when it ends, so the executions that lost are
  * interrupted (their attempts cancelled) before `execute` returns.
  */
@@ -11,6 +13,7 @@ import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
@@ -55,6 +58,37 @@ export const start = <A>(options: ExecuteOptions<A>): Effect.Effect<A, RequestEr
   return Option.isNone(delay) ? walk(run, first.value, 0, undefined, run.exhausted) : speculate(run, first.value, delay.value)
 }
 
+/**
+ * What a plain attempt reports, once: the error for the retry policy, or the Effect to go on with (a success, or
+ * more work such as a re-prepare, whose failure goes to the retry policy too).
+ */
+export type Done<A> = (error: RequestError | undefined, next?: Effect.Effect<A, RequestError>) => void
+
+/** One attempt on `host` in plain callbacks, at the statement's own consistency. */
+export type PlainAttempt<A> = (host: Host, done: Done<A>) => void
+
+/**
+ * `start` for a caller inside an `Effect.async` register, whose `resume` gets the request's outcome once. Unless a
+ * speculative execution applies, the first attempt is `first`, plain callbacks with no Effect step; only its
+ * failure brings in the Effect loop (retries as `options.attempt`). The common request is then one async step.
+ */
+export const startPlain = <A>(options: ExecuteOptions<A>, first: PlainAttempt<A>, resume: (outcome: Effect.Effect<A, RequestError>) => void): void => {
+  const run = new Run(options, options.plan[Symbol.iterator]())
+  const n = run.hosts.next()
+  if (n.done === true) return resume(Effect.fail(run.noHostAvailable()))
+  const host = n.value
+  if (options.idempotent) {
+    const delay = options.speculative.nextExecution(1)
+    if (Option.isSome(delay)) return resume(speculate(run, host, delay.value))
+  }
+  run.attempts++
+  first(host, (error, next) => {
+    if (error !== undefined) resume(recover(run, host, error, 0, undefined, run.exhausted))
+    else if (Exit.isExit(next) && Exit.isSuccess(next)) resume(next)
+    else resume(Effect.catchAll(next!, (e) => recover(run, host, e, 0, undefined, run.exhausted)))
+  })
+}
+
 /** What the executions of one request share: the plan's iterator, the attempt counter, each host's last error. */
 class Run<A> {
   attempts = 0
@@ -90,22 +124,32 @@ const walk = <A, E>(
   consistency: Consistency.Consistency | undefined,
   exhausted: () => Effect.Effect<A, E>
 ): Effect.Effect<A, RequestError | E> =>
-  Effect.catchAll(run.options.attempt(host, ++run.attempts, consistency), (error) => {
-    run.record(host, error)
-    // Never sent: no decision to make and no retry to count.
-    if (error._tag === "BusyConnection" || error._tag === "NoConnection") return next(run, retryCount, consistency, exhausted)
-    const decision = RetryPolicy.decide(run.options.retry, error, { retryCount, idempotent: run.options.idempotent })
-    switch (decision._tag) {
-      case "RetrySameHost":
-        return walk(run, host, retryCount + 1, decision.consistency ?? consistency, exhausted)
-      case "RetryNextHost":
-        return next(run, retryCount + 1, decision.consistency ?? consistency, exhausted)
-      case "Rethrow":
-        return Effect.fail(error)
-      case "Ignore":
-        return run.options.onIgnore === undefined ? Effect.fail(error) : run.options.onIgnore(error, host)
-    }
-  })
+  Effect.catchAll(run.options.attempt(host, ++run.attempts, consistency), (error) => recover(run, host, error, retryCount, consistency, exhausted))
+
+/** After `host` failed with `error`: the retry policy's decision, and the execution's next step. */
+const recover = <A, E>(
+  run: Run<A>,
+  host: Host,
+  error: RequestError,
+  retryCount: number,
+  consistency: Consistency.Consistency | undefined,
+  exhausted: () => Effect.Effect<A, E>
+): Effect.Effect<A, RequestError | E> => {
+  run.record(host, error)
+  // Never sent: no decision to make and no retry to count.
+  if (error._tag === "BusyConnection" || error._tag === "NoConnection") return next(run, retryCount, consistency, exhausted)
+  const decision = RetryPolicy.decide(run.options.retry, error, { retryCount, idempotent: run.options.idempotent })
+  switch (decision._tag) {
+    case "RetrySameHost":
+      return walk(run, host, retryCount + 1, decision.consistency ?? consistency, exhausted)
+    case "RetryNextHost":
+      return next(run, retryCount + 1, decision.consistency ?? consistency, exhausted)
+    case "Rethrow":
+      return Effect.fail(error)
+    case "Ignore":
+      return run.options.onIgnore === undefined ? Effect.fail(error) : run.options.onIgnore(error, host)
+  }
+}
 
 const next = <A, E>(
   run: Run<A>,
