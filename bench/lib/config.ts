@@ -5,7 +5,7 @@
 import { workloads } from "./spec.js"
 import type { Target, Workload } from "./spec.js"
 
-export const driverNames = ["effect-cql", "nodejs-driver", "python-driver", "raw-v4"] as const
+export const driverNames = ["effect-cql", "effect-cql-promise", "nodejs-driver", "python-driver", "raw-v4"] as const
 export type DriverName = (typeof driverNames)[number]
 
 export const targets: Readonly<Record<string, Target>> = {

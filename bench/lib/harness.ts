@@ -23,6 +23,21 @@ export interface Driver {
    */
   readonly scan: (lo: bigint, hi: bigint, pageSize: number, onPage: (rows: number) => boolean) => Promise<void>
   readonly close: () => Promise<void>
+  /**
+   * Optional: runs the workers of a select, insert or batch window itself (e.g. as fibers of one Effect program
+   * instead of Promise loops), with the same loop: each worker takes `hooks.next()` (undefined: stop), runs that
+   * operation, then reports `hooks.done(t0)` or `hooks.failed(error)`.
+   */
+  readonly runWorkers?: (workload: Exclude<Workload, "stream">, concurrency: number, hooks: WorkerHooks) => Promise<void>
+}
+
+/** The measuring side of a worker loop, for `Driver.runWorkers`. */
+export interface WorkerHooks {
+  /** The next operation's argument (row key or batch partition), or undefined once the window is over. */
+  readonly next: () => number | undefined
+  /** The operation started at `t0` (performance.now()) succeeded. */
+  readonly done: (t0: number) => void
+  readonly failed: (error: unknown) => void
 }
 
 const randomInt = (n: number): number => Math.floor(Math.random() * n)
@@ -97,24 +112,32 @@ const runWindow = async (
   }
 
   const partitions = Math.max(1, Math.floor(spec.rows / BATCH_SIZE))
-  const op: () => Promise<unknown> =
-    workload === "select"
-      ? () => driver.select(randomInt(spec.rows))
-      : workload === "insert"
-        ? () => driver.insert(randomInt(spec.rows))
-        : () => driver.batch(randomInt(partitions))
+  const hooks: WorkerHooks = {
+    next: () => (stop ? undefined : workload === "batch" ? randomInt(partitions) : randomInt(spec.rows)),
+    done: (t0) => {
+      const t = performance.now()
+      w.histogram.recordMs(t - t0)
+      w.ops++
+      if (w.ops >= maxOps || t >= deadline) stop = true
+    },
+    failed: (e) => {
+      failed(e)
+      if (performance.now() >= deadline) stop = true
+    }
+  }
+  if (driver.runWorkers !== undefined) {
+    await driver.runWorkers(workload, concurrency, hooks)
+    return w
+  }
+  const op: (arg: number) => Promise<unknown> = workload === "select" ? driver.select : workload === "insert" ? driver.insert : driver.batch
   const worker = async () => {
-    while (!stop) {
+    for (let arg = hooks.next(); arg !== undefined; arg = hooks.next()) {
       const t0 = performance.now()
       try {
-        await op()
-        const t = performance.now()
-        w.histogram.recordMs(t - t0)
-        w.ops++
-        if (w.ops >= maxOps || t >= deadline) stop = true
+        await op(arg)
+        hooks.done(t0)
       } catch (e) {
-        failed(e)
-        if (performance.now() >= deadline) stop = true
+        hooks.failed(e)
       }
     }
   }

@@ -1,10 +1,16 @@
 /**
- * Runner: effect-cql's Session (its defaults: one connection, v5 when the server speaks it). Each request is one
- * `runPromise` of `session.execute`, as an application crossing from Promise code would run it; the harness keeps
- * the same N awaiting workers as for the other drivers. Streaming uses `session.stream` (one chunk per page).
+ * Runner: effect-cql's Session (its defaults: one connection, v5 when the server speaks it), in two ways of calling
+ * it:
+ * - `effect-cql`: the workers are fibers of one Effect program, each running its requests in a loop: how an
+ *   Effect service runs them;
+ * - `effect-cql-promise`: Promise workers, as for the other drivers, each request one `runPromise` of
+ *   `session.execute`: how Promise code crossing into Effect would call it (the crossing costs a fiber and a
+ *   Promise per request).
+ * Streaming uses `session.stream` (one chunk per page) in both.
  */
 import { Session } from "@effect-cql/driver"
 import type { Statement } from "@effect-cql/driver"
+import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as ManagedRuntime from "effect/ManagedRuntime"
@@ -25,19 +31,24 @@ await main(async (spec) => {
   const prepared = { prepare: true } as const
   // Prepare up front, as the other runners do, so the first measured requests don't include it.
   await runtime.runPromise(Effect.forEach([cql.select, cql.insert, cql.batchInsert, cql.scan], (q) => session.prepare(q)))
+  const select = (k: number) => session.execute(cql.select, [k], prepared)
+  const insert = (k: number) => session.execute(cql.insert, [k, nameOf(k), nOf(k), scoreOf(k)], prepared)
+  const batch = (p: number) => {
+    // Plain statement objects: Statement.make's Statement<Row> is not accepted where Statement<unknown> is.
+    const statements: Array<Statement.Statement<unknown>> = []
+    for (let c = 0; c < BATCH_SIZE; c++) {
+      const k = p * BATCH_SIZE + c
+      statements.push({ query: cql.batchInsert, params: [p, c, nameOf(k), nOf(k), scoreOf(k)] })
+    }
+    return session.batch(statements, { type: "UNLOGGED" })
+  }
+  const ops = { select, insert, batch }
+  const failed = Symbol("failed")
   return {
     protocol: session.protocolVersion,
-    select: (k) => runtime.runPromise(session.execute(cql.select, [k], prepared)),
-    insert: (k) => runtime.runPromise(session.execute(cql.insert, [k, nameOf(k), nOf(k), scoreOf(k)], prepared)),
-    batch: (p) => {
-      // Plain statement objects: Statement.make's Statement<Row> is not accepted where Statement<unknown> is.
-      const statements: Array<Statement.Statement<unknown>> = []
-      for (let c = 0; c < BATCH_SIZE; c++) {
-        const k = p * BATCH_SIZE + c
-        statements.push({ query: cql.batchInsert, params: [p, c, nameOf(k), nOf(k), scoreOf(k)] })
-      }
-      return runtime.runPromise(session.batch(statements, { type: "UNLOGGED" }))
-    },
+    select: (k) => runtime.runPromise(select(k)),
+    insert: (k) => runtime.runPromise(insert(k)),
+    batch: (p) => runtime.runPromise(batch(p)),
     scan: (lo, hi, pageSize, onPage) =>
       runtime.runPromise(
         session.stream(cql.scan, [lo, hi], { prepare: true, pageSize }).pipe(
@@ -46,6 +57,32 @@ await main(async (spec) => {
           Stream.runDrain
         )
       ),
-    close: () => runtime.dispose()
+    close: () => runtime.dispose(),
+    ...(spec.driver === "effect-cql-promise"
+      ? {}
+      : {
+          runWorkers: (workload, concurrency, hooks) => {
+            const op = ops[workload]
+            const worker = () => {
+              let arg: number | undefined
+              let t0 = 0
+              return Effect.whileLoop({
+                while: () => (arg = hooks.next()) !== undefined,
+                body: () => {
+                  t0 = performance.now()
+                  // catchAllCause: one failure frame; a success passes through untouched.
+                  return Effect.catchAllCause(op(arg!), (cause) => {
+                    hooks.failed(Cause.squash(cause))
+                    return Effect.succeed(failed)
+                  })
+                },
+                step: (r: unknown) => {
+                  if (r !== failed) hooks.done(t0)
+                }
+              })
+            }
+            return runtime.runPromise(Effect.all(Array.from({ length: concurrency }, worker), { concurrency: "unbounded", discard: true }))
+          }
+        })
   }
 })

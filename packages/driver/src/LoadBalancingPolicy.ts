@@ -60,11 +60,35 @@ const rotation = () => {
   }
 }
 
-function* rotate(hosts: ReadonlyArray<Host>, start: number): Generator<Host, void, undefined> {
-  const n = hosts.length
-  for (let i = 0; i < n; i++) {
-    const h = hosts[(start + i) % n]!
-    if (h.state === "up") yield h
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined })
+
+/**
+ * A plan over groups of hosts: the first `count` groups in order, each from index `start` round (round robin),
+ * hosts that are up only. A class rather than a generator: a plan is made for every request.
+ */
+class GroupsPlan implements IterableIterator<Host> {
+  private g = 0
+  private i = 0
+  constructor(
+    private readonly groups: ReadonlyArray<ReadonlyArray<Host>>,
+    private readonly count: number,
+    private readonly start: number
+  ) {}
+  next(): IteratorResult<Host> {
+    while (this.g < this.count) {
+      const hosts = this.groups[this.g]!
+      const n = hosts.length
+      while (this.i < n) {
+        const h = hosts[(this.start + this.i++) % n]!
+        if (h.state === "up") return { done: false, value: h }
+      }
+      this.g++
+      this.i = 0
+    }
+    return DONE
+  }
+  [Symbol.iterator](): IterableIterator<Host> {
+    return this
   }
 }
 
@@ -84,11 +108,11 @@ const isLocalConsistency = (c: Consistency.Consistency | undefined) =>
 
 /** Every host in turn, whatever its data centre; every host is "local". */
 export const roundRobin = (): LoadBalancingPolicy => {
-  const list = perSnapshot((hosts) => [...hosts.values()])
+  const list = perSnapshot((hosts) => [[...hosts.values()]])
   const next = rotation()
   return {
     distance: () => "local",
-    newQueryPlan: (view) => rotate(list(view.hosts), next())
+    newQueryPlan: (view) => new GroupsPlan(list(view.hosts), 1, next())
   }
 }
 
@@ -111,12 +135,11 @@ export interface RackAwareOptions extends DcAwareOptions {
 }
 
 interface DcGroups {
-  /** Local DC hosts in the preferred rack (every local host when no rack is preferred). */
-  readonly preferred: ReadonlyArray<Host>
-  /** The other local DC hosts. */
-  readonly otherLocal: ReadonlyArray<Host>
-  /** Per remote DC, the hosts it may use. */
-  readonly remote: ReadonlyArray<ReadonlyArray<Host>>
+  /**
+   * A plan's groups in order: local DC hosts in the preferred rack (every local host when no rack is preferred),
+   * the other local DC hosts, then per remote DC the hosts it may use.
+   */
+  readonly ordered: ReadonlyArray<ReadonlyArray<Host>>
   readonly remoteEndpoints: ReadonlySet<string>
 }
 
@@ -141,21 +164,17 @@ const dcPolicy = (options: DcAwareOptions, localRack: string | undefined): LoadB
       }
     }
     const remote = [...byDc.values()]
-    return { preferred, otherLocal, remote, remoteEndpoints: new Set(remote.flat().map((h) => h.endpoint)) }
+    return { ordered: [preferred, otherLocal, ...remote], remoteEndpoints: new Set(remote.flat().map((h) => h.endpoint)) }
   })
   const next = rotation()
   return {
     distance: (host, view) =>
       host.datacenter === localDc ? "local" : groups(view.hosts).remoteEndpoints.has(host.endpoint) ? "remote" : "ignored",
-    newQueryPlan: (view, routing) =>
-      dcPlan(groups(view.hosts), next(), allowLocalCl || !isLocalConsistency(routing?.consistency))
+    newQueryPlan: (view, routing) => {
+      const g = groups(view.hosts)
+      return new GroupsPlan(g.ordered, allowLocalCl || !isLocalConsistency(routing?.consistency) ? g.ordered.length : 2, next())
+    }
   }
-}
-
-function* dcPlan(g: DcGroups, start: number, remoteAllowed: boolean): Generator<Host, void, undefined> {
-  yield* rotate(g.preferred, start)
-  yield* rotate(g.otherLocal, start)
-  if (remoteAllowed) for (const dc of g.remote) yield* rotate(dc, start)
 }
 
 /** Local data centre hosts in turn, then (when allowed) up to `usedHostsPerRemoteDc` hosts of each remote DC. */
@@ -202,14 +221,26 @@ export const tokenAware = (child: LoadBalancingPolicy, options?: TokenAwareOptio
         local[i] = local[j]!
         local[j] = t
       }
-      return replicasFirst(local, plan)
+      return new ReplicasFirst(local, plan[Symbol.iterator]())
     }
   }
 }
 
-function* replicasFirst(replicas: ReadonlyArray<Host>, plan: Iterable<Host>): Generator<Host, void, undefined> {
-  yield* replicas
-  for (const h of plan) if (!includes(replicas, h)) yield h
+/** The replicas, then the rest of the child's plan without them. */
+class ReplicasFirst implements IterableIterator<Host> {
+  private i = 0
+  constructor(
+    private readonly replicas: ReadonlyArray<Host>,
+    private readonly rest: Iterator<Host>
+  ) {}
+  next(): IteratorResult<Host> {
+    if (this.i < this.replicas.length) return { done: false, value: this.replicas[this.i++]! }
+    for (let r = this.rest.next(); r.done !== true; r = this.rest.next()) if (!includes(this.replicas, r.value)) return r
+    return DONE
+  }
+  [Symbol.iterator](): IterableIterator<Host> {
+    return this
+  }
 }
 
 /** The replicas as `plan` orders them, then the hosts `plan` gave before the last one, then the rest of `plan`. */

@@ -1,23 +1,42 @@
 /**
  * MetricsService: the driver's metrics on Effect `Metric`, tagged by host, so any Effect metrics exporter
  * (OpenTelemetry, Prometheus) picks them up. The instruments are module constants (made once); the service only
- * tags and updates them. Updates are `unsafe*` calls on the request path: no Effect is run per request.
+ * tags and updates them. Updates go straight to the registry hooks of each host (resolved once): no Effect is run
+ * per request.
  */
 import * as Context from "effect/Context"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as MetricBoundaries from "effect/MetricBoundaries"
+import type * as MetricHook from "effect/MetricHook"
+import * as MetricKey from "effect/MetricKey"
+import type * as MetricKeyType from "effect/MetricKeyType"
 import * as MetricLabel from "effect/MetricLabel"
 
-export const requests = Metric.counter("cql_requests_total", { description: "requests sent, by host", incremental: true })
-export const errors = Metric.counter("cql_request_errors_total", { description: "failed requests, by host and error kind", incremental: true })
-export const latency = Metric.histogram(
-  "cql_request_latency_ms",
-  MetricBoundaries.exponential({ start: 0.05, factor: 2, count: 20 }),
-  "request latency in milliseconds, by host"
-)
-export const inFlight = Metric.gauge("cql_requests_in_flight", { description: "requests awaiting a response, by host" })
-export const openConnections = Metric.gauge("cql_open_connections", { description: "open connections, by host" })
+const keys = {
+  requests: MetricKey.counter("cql_requests_total", { description: "requests sent, by host", incremental: true }),
+  errors: MetricKey.counter("cql_request_errors_total", { description: "failed requests, by host and error kind", incremental: true }),
+  latency: MetricKey.histogram(
+    "cql_request_latency_ms",
+    MetricBoundaries.exponential({ start: 0.05, factor: 2, count: 20 }),
+    "request latency in milliseconds, by host"
+  ),
+  inFlight: MetricKey.gauge("cql_requests_in_flight", { description: "requests awaiting a response, by host" }),
+  openConnections: MetricKey.gauge("cql_open_connections", { description: "open connections, by host" })
+}
+
+export const requests = Metric.fromMetricKey(keys.requests)
+export const errors = Metric.fromMetricKey(keys.errors)
+export const latency = Metric.fromMetricKey(keys.latency)
+export const inFlight = Metric.fromMetricKey(keys.inFlight)
+export const openConnections = Metric.fromMetricKey(keys.openConnections)
+
+/**
+ * The registry's hook of `key` with these labels: the state `Metric.value` and exporters read. Resolved once per
+ * host, so that an update on the request path is one call (a tagged Metric's update looks its hook up each time).
+ */
+const hookOf = <In, Out>(key: MetricKey.MetricKey<MetricKeyType.MetricKeyType<In, Out>>, labels: ReadonlyArray<MetricLabel.MetricLabel>) =>
+  Metric.globalMetricRegistry.get(MetricKey.taggedWithLabels(key, labels)) as MetricHook.MetricHook<In, Out>
 
 /** The instruments of one host, tagged once and reused for every request to it. */
 export interface HostMetrics {
@@ -34,40 +53,39 @@ export interface MetricsService {
 
 export const MetricsService = Context.GenericTag<MetricsService>("@effect-cql/driver/MetricsService")
 
-const noTags: ReadonlyArray<never> = []
-
 export const make = (): MetricsService => {
   const hosts = new Map<string, HostMetrics>()
   return {
     forHost: (host) => {
       const existing = hosts.get(host)
       if (existing !== undefined) return existing
-      const req = Metric.tagged(requests, "host", host)
-      const lat = Metric.tagged(latency, "host", host)
-      const fly = Metric.tagged(inFlight, "host", host)
-      const conns = Metric.tagged(openConnections, "host", host)
-      const errorsByKind = new Map<string, typeof errors>()
+      const hostLabel = [MetricLabel.make("host", host)]
+      const req = hookOf(keys.requests, hostLabel)
+      const lat = hookOf(keys.latency, hostLabel)
+      const fly = hookOf(keys.inFlight, hostLabel)
+      const conns = hookOf(keys.openConnections, hostLabel)
+      const errorsByKind = new Map<string, MetricHook.MetricHook<number, unknown>>()
       let flying = 0
       let open = 0
       const metrics: HostMetrics = {
         requestStarted: () => {
-          req.unsafeUpdate(1, noTags)
-          fly.unsafeUpdate(++flying, noTags)
+          req.update(1)
+          fly.update(++flying)
         },
         requestEnded: (ms, errorKind) => {
-          fly.unsafeUpdate(--flying, noTags)
-          lat.unsafeUpdate(ms, noTags)
+          fly.update(--flying)
+          lat.update(ms)
           if (errorKind !== undefined) {
             let c = errorsByKind.get(errorKind)
             if (c === undefined) {
-              c = Metric.taggedWithLabels(errors, [MetricLabel.make("host", host), MetricLabel.make("kind", errorKind)])
+              c = hookOf(keys.errors, [...hostLabel, MetricLabel.make("kind", errorKind)])
               errorsByKind.set(errorKind, c)
             }
-            c.unsafeUpdate(1, noTags)
+            c.update(1)
           }
         },
-        connectionOpened: () => conns.unsafeUpdate(++open, noTags),
-        connectionClosed: () => conns.unsafeUpdate(--open, noTags)
+        connectionOpened: () => conns.update(++open),
+        connectionClosed: () => conns.update(--open)
       }
       hosts.set(host, metrics)
       return metrics

@@ -47,16 +47,21 @@ export const RegistryService = Context.GenericTag<RegistryService>("@effect-cql/
 const statementKey = (keyspace: string | undefined, query: string) => `${keyspace ?? ""}\u0000${query}`
 
 export const make = (): RegistryService => {
-  const byKey = new Map<string, PreparedStatement>()
+  // By keyspace, then by query text: the lookup on every request hashes the query string, whose hash the engine
+  // keeps on the string, instead of building a joined key each time.
+  const byKeyspace = new Map<string, Map<string, PreparedStatement>>()
   const byId = new Map<string, PreparedStatement>()
   const udts = new Map<string, Schema.Schema<unknown, unknown>>()
   const preparedOn = new Set<string>()
   const put = (s: PreparedStatement) => {
-    byKey.set(statementKey(s.keyspace, s.query), s)
+    const ks = s.keyspace ?? ""
+    let byQuery = byKeyspace.get(ks)
+    if (byQuery === undefined) byKeyspace.set(ks, (byQuery = new Map()))
+    byQuery.set(s.query, s)
     byId.set(s.id.toString("hex"), s)
   }
   return {
-    getPrepared: (keyspace, query) => byKey.get(statementKey(keyspace, query)),
+    getPrepared: (keyspace, query) => byKeyspace.get(keyspace ?? "")?.get(query),
     findPreparedById: (id) => byId.get(id.toString("hex")),
     putPrepared: put,
     updateResultMetadata: (statement, metadataId, columns) => {

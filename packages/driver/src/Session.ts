@@ -9,7 +9,7 @@
  * and each attempt is one `Effect.async` around plain TypeScript on a connection of the host's pool: encode into the
  * connection's write queue, register a callback by stream id, map the decoded response in that callback.
  */
-import { Codec, Response as Res } from "@effect-cql/protocol"
+import { Response as Res } from "@effect-cql/protocol"
 import type { Consistency, DataType, Request, Rows } from "@effect-cql/protocol"
 import * as Chunk from "effect/Chunk"
 import * as Config from "effect/Config"
@@ -159,14 +159,24 @@ export const make = (config: SessionConfig) =>
       default: sessionProfile,
       named: new Map([["default", sessionProfile], ...Object.entries(config.profiles ?? {}).map(([name, o]) => [name, ExecutionProfile.make(sessionProfile, o)] as const)])
     }
-    /** A statement's options over its profile's settings, with the profile's policies; plain data when none is named. */
-    const profiled = <O extends Statement.QueryOptions>(options: O | undefined): Either.Either<readonly [O | undefined, ExecutionProfile.ExecutionProfile], ExecutionProfile.UnknownProfile> => {
-      if (options?.profile === undefined) return Either.right([options, sessionProfile] as const)
-      return Either.map(ExecutionProfile.select(profiles, options.profile), (p) => [
-        { consistency: p.consistency, serialConsistency: p.serialConsistency, timeout: p.requestTimeout, pageSize: p.pageSize, idempotent: p.idempotent, ...options },
-        p
-      ] as const)
+    /**
+     * A request's profile: its statement's `profile`, else its fiber's (`ExecutionProfile.withProfile`), else the
+     * session's own.
+     */
+    const profileFor = (
+      options: Statement.QueryOptions | undefined,
+      fiber: Option.Option<Fiber.RuntimeFiber<unknown, unknown>>
+    ): ExecutionProfile.ExecutionProfile | ExecutionProfile.UnknownProfile => {
+      const selector = options?.profile ?? (Option.isSome(fiber) ? Context.get(fiber.value.currentContext, ExecutionProfile.CurrentProfile) : undefined)
+      if (selector === undefined) return sessionProfile
+      const p = ExecutionProfile.select(profiles, selector)
+      return Either.isLeft(p) ? p.left : p.right
     }
+    /** A statement's options over its profile's settings; the options as they are on the session's own profile. */
+    const overProfile = <O extends Statement.QueryOptions>(options: O | undefined, p: ExecutionProfile.ExecutionProfile): O | undefined =>
+      p === sessionProfile
+        ? options
+        : ({ consistency: p.consistency, serialConsistency: p.serialConsistency, timeout: p.requestTimeout, pageSize: p.pageSize, idempotent: p.idempotent, ...options } as O)
 
     // Requests stop here once the scope closes; the pools (closed after this, by the cluster layer) drain the rest.
     let closed = false
@@ -352,19 +362,6 @@ export const make = (config: SessionConfig) =>
         },
         resume
       )
-    }
-
-    /** The routing key of a prepared statement's bound values (its partition key), when every component is set. */
-    const routingKeyOf = (prepared: Registry.PreparedStatement, values: ReadonlyArray<unknown>): Uint8Array | undefined => {
-      const pk = prepared.pkIndexes
-      if (pk.length === 0) return undefined
-      const parts: Array<Uint8Array> = []
-      for (const i of pk) {
-        const bytes = Codec.encode(prepared.bindTypes[i]!, values[i])
-        if (Either.isLeft(bytes) || bytes.right === null) return undefined
-        parts.push(bytes.right)
-      }
-      return Option.getOrUndefined(TokenMap.routingKey(parts))
     }
 
     const sendPrepare = (conn: Connection, query: string, keyspace: string | undefined) =>
@@ -604,11 +601,12 @@ export const make = (config: SessionConfig) =>
       typeof q === "string" ? ({ query: q, params, options } as Statement.Statement<A>) : q
 
     /** The values to bind to a prepared statement: by position or name, through the registered UDT Schemas. */
-    const bindValues = (prepared: Registry.PreparedStatement, params: Statement.Params | undefined): Either.Either<ReadonlyArray<unknown>, CqlError.SchemaMismatch> =>
-      Either.mapLeft(
-        UdtMapping.encodeValues(registry, prepared.bindTypes, params === undefined ? [] : isRecord(params) ? bindByName(prepared.bindColumns, params) : params),
-        (cause) => new CqlError.SchemaMismatch({ message: `a parameter of "${prepared.query}" does not match its UDT Schema`, cause })
-      )
+    const bindValues = (prepared: Registry.PreparedStatement, params: Statement.Params | undefined): Either.Either<ReadonlyArray<unknown>, CqlError.SchemaMismatch> => {
+      const encoded = UdtMapping.encodeValues(registry, prepared.bindTypes, params === undefined ? [] : isRecord(params) ? bindByName(prepared.bindColumns, params) : params)
+      return Either.isRight(encoded)
+        ? (encoded as Either.Either<ReadonlyArray<unknown>, never>)
+        : Either.left(new CqlError.SchemaMismatch({ message: `a parameter of "${prepared.query}" does not match its UDT Schema`, cause: encoded.left }))
+    }
 
     /**
      * A statement's request: one `Effect.async` whose register does the rest in plain TypeScript (options, the
@@ -619,21 +617,22 @@ export const make = (config: SessionConfig) =>
       Effect.async<ResultSet<A>, RequestError>((resume) => {
         const params = Statement.encodeParams(statement)
         if (Either.isLeft(params)) return resume(Effect.fail(params.left))
-        const withProfile = profiled(extra === undefined ? statement.options : { ...statement.options, ...extra })
-        if (Either.isLeft(withProfile)) return resume(Effect.fail(withProfile.left))
-        const [options, profile] = withProfile.right
+        const own = extra === undefined ? statement.options : { ...statement.options, ...extra }
+        const fiber = Fiber.getCurrentFiber()
+        const profile = profileFor(own, fiber)
+        if (profile instanceof ExecutionProfile.UnknownProfile) return resume(Effect.fail(profile))
+        const options = overProfile(own, profile)
         const keyspace = options?.keyspace ?? config.keyspace
         const idempotent = options?.idempotent === true
         const consistency = options?.consistency ?? defaultConsistency
         const p = params.right
-        const fiber = Fiber.getCurrentFiber()
         const span: SpanTarget = { traced: Option.isSome(fiber) && isTraced(fiber.value), operation: "execute", query: statement.query, keyspace }
         const usePrepared = options?.prepare ?? (p !== undefined && (Array.isArray(p) ? p.length > 0 : Object.keys(p).length > 0))
         if (!usePrepared) return request(resume, span, { keyspace, consistency }, idempotent, profile, queryAttempt(statement, p, options))
         const run = (prepared: Registry.PreparedStatement, resume: (outcome: Effect.Effect<ResultSet<A>, RequestError>) => void): void => {
           const values = bindValues(prepared, p)
           if (Either.isLeft(values)) return resume(Effect.fail(values.left))
-          const routing = { keyspace: prepared.bindColumns[0]?.keyspace ?? keyspace, routingKey: routingKeyOf(prepared, values.right), consistency }
+          const routing = { keyspace: prepared.bindColumns[0]?.keyspace ?? keyspace, routingKey: TokenMap.routingKeyOfValues(prepared.bindTypes, values.right, prepared.pkIndexes), consistency }
           request(resume, span, routing, idempotent, profile, executeAttempt(statement, prepared, values.right, options, true))
         }
         const cached = registry.getPrepared(keyspace, statement.query)
@@ -682,7 +681,7 @@ export const make = (config: SessionConfig) =>
         const values = bindValues(prepared, p)
         if (Either.isLeft(values)) return Either.left(values.left)
         // Route the batch by its first statement's partition key (a single-partition batch lands on a replica).
-        routingKey ??= routingKeyOf(prepared, values.right)
+        routingKey ??= TokenMap.routingKeyOfValues(prepared.bindTypes, values.right, prepared.pkIndexes)
         children.push({ id: prepared.id, values: values.right, types: prepared.bindTypes })
       }
       return Either.right({ children, routingKey })
@@ -691,9 +690,10 @@ export const make = (config: SessionConfig) =>
     /** A batch: like a statement, one `Effect.async` once its children are prepared. */
     const batch = (statements: ReadonlyArray<Statement.Statement<unknown> | string>, batchOptions?: Statement.BatchOptions) => {
       const run = (resume: (outcome: Effect.Effect<ResultSet, RequestError>) => void): void => {
-        const withProfile = profiled(batchOptions)
-        if (Either.isLeft(withProfile)) return resume(Effect.fail(withProfile.left))
-        const [options, profile] = withProfile.right
+        const fiber = Fiber.getCurrentFiber()
+        const profile = profileFor(batchOptions, fiber)
+        if (profile instanceof ExecutionProfile.UnknownProfile) return resume(Effect.fail(profile))
+        const options = overProfile(batchOptions, profile)
         const keyspace = options?.keyspace ?? config.keyspace
         const built = batchChildren(statements, keyspace)
         if (typeof built === "string") {
@@ -701,7 +701,6 @@ export const make = (config: SessionConfig) =>
         }
         if (Either.isLeft(built)) return resume(Effect.fail(built.left))
         const { children, routingKey } = built.right
-        const fiber = Fiber.getCurrentFiber()
         const span: SpanTarget = { traced: Option.isSome(fiber) && isTraced(fiber.value), operation: "batch", query: "BATCH", keyspace }
         const consistency = options?.consistency ?? defaultConsistency
         request(resume, span, { keyspace, routingKey, consistency }, options?.idempotent === true, profile, (conn, cl, done) => {

@@ -9,6 +9,8 @@
  *   LocalStrategy, EverywhereStrategy) for every ring position, so `replicas(keyspace, token)` is a binary search
  *   and two array reads. A keyspace with an unknown strategy has no replicas (the caller routes without them).
  */
+import { ByteWriter, Codec } from "@effect-cql/protocol"
+import type { DataType } from "@effect-cql/protocol"
 import * as Option from "effect/Option"
 import { createHash } from "node:crypto"
 import type { Host, Replication } from "./Metadata.js"
@@ -49,6 +51,46 @@ export const routingKey = (components: ReadonlyArray<Uint8Array>): Option.Option
     out[o++] = 0
   }
   return Option.some(out)
+}
+
+// One writer for every routing key: a key's value is encoded here, then copied out at its exact size.
+const scratch = new ByteWriter(64)
+
+/** One value's bytes, as a routing key component; undefined when it is null, unset or not of its type. */
+const valueBytes = (type: DataType.DataType, value: unknown): Buffer | undefined => {
+  if (value === null || value === undefined || value === Codec.unset) return undefined
+  scratch.reset()
+  try {
+    Codec.writeValue(scratch, type, value, "")
+  } catch {
+    return undefined // the request's own encoding reports it
+  }
+  // Past the [int] length prefix; a loop, as keys are short and Buffer#copy has a fixed cost of its own.
+  const len = scratch.offset - 4
+  const out = Buffer.allocUnsafe(len)
+  const src = scratch.buf
+  for (let i = 0; i < len; i++) out[i] = src[i + 4]!
+  return out
+}
+
+/**
+ * The routing key of a prepared statement's bound values (`pkIndexes`: the partition key's bind positions), when
+ * every component is set. A single-column key costs one allocation: this runs for every token-aware request.
+ */
+export const routingKeyOfValues = (
+  types: ReadonlyArray<DataType.DataType>,
+  values: ReadonlyArray<unknown>,
+  pkIndexes: ReadonlyArray<number>
+): Buffer | undefined => {
+  if (pkIndexes.length === 1) return valueBytes(types[pkIndexes[0]!]!, values[pkIndexes[0]!])
+  if (pkIndexes.length === 0) return undefined
+  const parts: Array<Buffer> = []
+  for (const i of pkIndexes) {
+    const bytes = valueBytes(types[i]!, values[i])
+    if (bytes === undefined) return undefined
+    parts.push(bytes)
+  }
+  return Option.getOrUndefined(routingKey(parts))
 }
 
 const int64Min = -(1n << 63n)

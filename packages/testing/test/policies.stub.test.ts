@@ -5,7 +5,7 @@
  * Every test has its own stub on its own 127.0.1.x addresses (ephemeral ports) and a Session whose query plan is
  * a fixed order of the stub's nodes, so that "the first host" and "the next host" are known.
  */
-import { ConnectionPools, HostEvents, type LoadBalancingPolicy, RetryPolicy, Session, SpeculativeExecution } from "@effect-cql/driver"
+import { ConnectionPools, ExecutionProfile, HostEvents, type LoadBalancingPolicy, Metrics, RetryPolicy, Session, SpeculativeExecution } from "@effect-cql/driver"
 import { DataType } from "@effect-cql/protocol"
 import { describe, expect, it } from "@effect/vitest"
 import * as Context from "effect/Context"
@@ -14,6 +14,8 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
+import * as MetricLabel from "effect/MetricLabel"
 import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
 import { StubServer } from "../src/index.js"
@@ -331,6 +333,26 @@ describe("reconnection through the stub", () => {
     }))
 })
 
+describe("execution profiles through the stub", () => {
+  it.scopedLive("a fiber's profile (ExecutionProfile.withProfile) applies to its statements; a statement's own profile wins", () =>
+    Effect.gen(function* () {
+      const query = "SELECT v FROM ks.t"
+      const insert = "INSERT INTO ks.t (v) VALUES ('x')"
+      const server = yield* stub("127.0.1.210", 1, [{ query, rows: [{ v: "ok" }] }, { query: insert }])
+      const { session } = yield* connect(server, { profiles: { strict: { consistency: "QUORUM" }, relaxed: { consistency: "ONE" } } })
+      yield* session.execute(query)
+      yield* session.execute(query).pipe(ExecutionProfile.withProfile("strict"))
+      yield* session.execute(query, undefined, { profile: "relaxed" }).pipe(ExecutionProfile.withProfile("strict"))
+      yield* session.batch([insert]).pipe(ExecutionProfile.withProfile("strict"))
+      const err = yield* Effect.flip(session.execute(query).pipe(ExecutionProfile.withProfile("nope")))
+      expect(err).toMatchObject({ _tag: "UnknownProfile", name: "nope" })
+      const sent = (yield* server.nodes[0]!.requests).flatMap((r) =>
+        r.request._tag === "Query" && r.query === query ? [r.request.params.consistency] : r.request._tag === "Batch" ? [r.request.consistency] : []
+      )
+      expect(sent).toEqual(["LOCAL_ONE", "QUORUM", "ONE", "QUORUM"])
+    }))
+})
+
 describe("interruption is cancellation", () => {
   it.scopedLive("a request to a node that never answers, interrupted: returns at once, nothing is retried, the connection stays usable", () =>
     Effect.gen(function* () {
@@ -347,6 +369,9 @@ describe("interruption is cancellation", () => {
       expect(Exit.isInterrupted(exit) ? "interrupted" : String(exit)).toBe("interrupted")
       const conn = connectionOf(pools, n1.contactPoint)
       expect(conn.orphaned).toBe(1)
+      // Counted as ended: the in-flight gauge is back to 0 and the request is an "Interrupted" error of its host.
+      expect((yield* Metric.value(Metric.tagged(Metrics.inFlight, "host", n1.contactPoint))).value).toBe(0)
+      expect((yield* Metric.value(Metric.taggedWithLabels(Metrics.errors, [MetricLabel.make("host", n1.contactPoint), MetricLabel.make("kind", "Interrupted")]))).count).toBe(1)
 
       const rs = yield* session.execute("SELECT v FROM ks.t")
       expect(rs.rows).toEqual([{ v: "ok" }])

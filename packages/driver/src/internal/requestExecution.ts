@@ -55,7 +55,7 @@ export const start = <A>(options: ExecuteOptions<A>): Effect.Effect<A, RequestEr
   const first = run.hosts.next()
   if (first.done === true) return Effect.fail(run.noHostAvailable())
   const delay = options.idempotent ? options.speculative.nextExecution(1) : Option.none()
-  return Option.isNone(delay) ? walk(run, first.value, 0, undefined, run.exhausted) : speculate(run, first.value, delay.value)
+  return Option.isNone(delay) ? walk(run, first.value, 0, undefined, failNoHost) : speculate(run, first.value, delay.value)
 }
 
 /**
@@ -83,11 +83,14 @@ export const startPlain = <A>(options: ExecuteOptions<A>, first: PlainAttempt<A>
   }
   run.attempts++
   first(host, (error, next) => {
-    if (error !== undefined) resume(recover(run, host, error, 0, undefined, run.exhausted))
+    if (error !== undefined) resume(recover(run, host, error, 0, undefined, failNoHost))
     else if (Exit.isExit(next) && Exit.isSuccess(next)) resume(next)
-    else resume(Effect.catchAll(next!, (e) => recover(run, host, e, 0, undefined, run.exhausted)))
+    else resume(Effect.catchAll(next!, (e) => recover(run, host, e, 0, undefined, failNoHost)))
   })
 }
+
+/** The end of a plain walk (no speculative execution): every host failed. */
+const failNoHost = (run: Run<unknown>): Effect.Effect<never, RequestError> => Effect.fail(run.noHostAvailable())
 
 /** What the executions of one request share: the plan's iterator, the attempt counter, each host's last error. */
 class Run<A> {
@@ -97,8 +100,6 @@ class Run<A> {
     readonly options: ExecuteOptions<A>,
     readonly hosts: Iterator<Host>
   ) {}
-  /** The end of a plain walk (no speculative execution): made once per request, not per host tried. */
-  readonly exhausted = (): Effect.Effect<never, RequestError> => Effect.fail(this.noHostAvailable())
   record(host: Host, error: RequestError) {
     ;(this.errors ??= new Map()).set(host.endpoint, error)
   }
@@ -122,7 +123,7 @@ const walk = <A, E>(
   host: Host,
   retryCount: number,
   consistency: Consistency.Consistency | undefined,
-  exhausted: () => Effect.Effect<A, E>
+  exhausted: (run: Run<A>) => Effect.Effect<A, E>
 ): Effect.Effect<A, RequestError | E> =>
   Effect.catchAll(run.options.attempt(host, ++run.attempts, consistency), (error) => recover(run, host, error, retryCount, consistency, exhausted))
 
@@ -133,7 +134,7 @@ const recover = <A, E>(
   error: RequestError,
   retryCount: number,
   consistency: Consistency.Consistency | undefined,
-  exhausted: () => Effect.Effect<A, E>
+  exhausted: (run: Run<A>) => Effect.Effect<A, E>
 ): Effect.Effect<A, RequestError | E> => {
   run.record(host, error)
   // Never sent: no decision to make and no retry to count.
@@ -155,10 +156,10 @@ const next = <A, E>(
   run: Run<A>,
   retryCount: number,
   consistency: Consistency.Consistency | undefined,
-  exhausted: () => Effect.Effect<A, E>
+  exhausted: (run: Run<A>) => Effect.Effect<A, E>
 ): Effect.Effect<A, RequestError | E> => {
   const n = run.hosts.next()
-  return n.done === true ? exhausted() : walk(run, n.value, retryCount, consistency, exhausted)
+  return n.done === true ? exhausted(run) : walk(run, n.value, retryCount, consistency, exhausted)
 }
 
 /** An execution that ran out of hosts: the request fails only when no other execution is still running. */
