@@ -12,7 +12,7 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseConfig, targets, usage } from "./lib/config.js"
 import type { Config, DriverName } from "./lib/config.js"
-import { aggregate, markdown } from "./lib/report.js"
+import { aggregate, markdown, targetChecks } from "./lib/report.js"
 import type { Sample } from "./lib/report.js"
 import { setup } from "./lib/setup.js"
 import { RESULT_PREFIX } from "./lib/spec.js"
@@ -231,6 +231,7 @@ const main = async () => {
     path.join(resultsDir, "latest.svg"),
     throughputChart(records, `effect-cql benchmark, ${started.toISOString().slice(0, 10)}: median throughput`)
   )
+  for (const check of targetChecks(records)) log(check)
   log(`wrote bench/results/latest.{json,md,svg} (${records.length} records from ${samples.length} samples)`)
   stub?.kill("SIGTERM")
 }

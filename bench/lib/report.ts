@@ -78,8 +78,53 @@ const workloadTitle: Readonly<Record<Workload, string>> = {
 
 const fmt = (x: number, digits: number): string => (Number.isFinite(x) ? x.toFixed(digits) : "n/a")
 
+/**
+ * The issue's targets, checked against this run's medians (a line per check, "met" or "NOT met"; checks whose cells
+ * were not run are left out):
+ * - stub, select at 256: effect-cql's ops per CPU-second at least 1.5x nodejs-driver's and 70% of raw-v4's;
+ * - cassandra: effect-cql's throughput at least nodejs-driver's, for every workload and concurrency;
+ * - stream over 1,000,000 rows: effect-cql's peak RSS under 150 MB, at every concurrency.
+ */
+export const targetChecks = (records: ReadonlyArray<ResultRecord>): Array<string> => {
+  const find = (driver: string, target: string, workload: Workload, concurrency: number) =>
+    records.find((r) => r.driver === driver && r.target === target && r.workload === workload && r.concurrency === concurrency)
+  const verdict = (ok: boolean) => (ok ? "met" : "NOT met")
+  const out: Array<string> = []
+  const ours = find("effect-cql", "stub", "select", 256)
+  if (ours !== undefined) {
+    for (const [other, needed] of [["nodejs-driver", 1.5], ["raw-v4", 0.7]] as const) {
+      const theirs = find(other, "stub", "select", 256)
+      if (theirs === undefined) continue
+      // Ops per CPU-second is the inverse of CPU per op.
+      const ratio = theirs.cpuMsPer1kOps / ours.cpuMsPer1kOps
+      out.push(
+        `stub select at 256: effect-cql's ops per CPU-second are ${fmt(ratio, 2)}x ${other}'s ` +
+          `(${fmt(ours.cpuMsPer1kOps, 1)} vs ${fmt(theirs.cpuMsPer1kOps, 1)} CPU ms / 1k ops; needed ${needed}x): ${verdict(ratio >= needed)}`
+      )
+    }
+  }
+  for (const r of records) {
+    if (r.driver !== "effect-cql") continue
+    if (r.target === "cassandra") {
+      const theirs = find("nodejs-driver", "cassandra", r.workload, r.concurrency)
+      if (theirs !== undefined) {
+        out.push(
+          `cassandra ${r.workload} at ${r.concurrency}: effect-cql ${r.opsPerSec.toLocaleString("en-US")} ops/s vs nodejs-driver ` +
+            `${theirs.opsPerSec.toLocaleString("en-US")} (${fmt(r.opsPerSec / theirs.opsPerSec, 2)}x): ${verdict(r.opsPerSec >= theirs.opsPerSec)}`
+        )
+      }
+    }
+    if (r.workload === "stream") {
+      out.push(`${r.target} stream at ${r.concurrency}: effect-cql peak RSS ${fmt(r.peakRssMb, 0)} MB (under 150 needed): ${verdict(r.peakRssMb < 150)}`)
+    }
+  }
+  return out
+}
+
 export const markdown = (records: ReadonlyArray<ResultRecord>, conditions: ReadonlyArray<string>): string => {
   const lines = ["# Benchmark results", "", ...conditions.map((c) => `- ${c}`), "", "![throughput](latest.svg)", ""]
+  const checks = targetChecks(records)
+  if (checks.length > 0) lines.push("## Targets (issue 7), in this run", "", ...checks.map((c) => `- ${c}`), "")
   const sections = new Map<string, Array<ResultRecord>>()
   for (const r of records) {
     const key = `${r.target}\u0000${r.workload}`
