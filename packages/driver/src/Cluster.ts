@@ -132,9 +132,13 @@ export const layer = (config: ClusterConfig): Layer.Layer<ClusterServices, Contr
   const perHost = config.connectionsPerHost
   const pools = Layer.scoped(
     ConnectionPools.ConnectionPools,
-    Effect.flatMap(MetadataService.MetadataService, (metadata) =>
+    Effect.flatMap(Effect.all([MetadataService.MetadataService, ControlConnection.ControlConnectionService]), ([metadata, control]) =>
       ConnectionPools.make({
-        connection: config.keyspace === undefined ? connection : { ...connection, keyspace: config.keyspace },
+        connection: {
+          ...connection,
+          protocolVersion: control.protocolVersion,
+          ...(config.keyspace === undefined ? {} : { keyspace: config.keyspace })
+        },
         ...(perHost === undefined ? {} : { connectionsPerHost: typeof perHost === "number" ? { local: perHost, remote: perHost } : perHost }),
         ...(config.reconnectionSchedule === undefined ? {} : { reconnectionSchedule: config.reconnectionSchedule }),
         closeGrace: millis(config.shutdownGracePeriod, 5_000),

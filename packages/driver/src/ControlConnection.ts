@@ -78,6 +78,11 @@ export interface SchemaAgreement {
 export interface ControlConnectionService {
   /** The endpoint (`address:port`, a Metadata.hosts key) of the control node; none while reconnecting. */
   readonly host: Effect.Effect<Option.Option<string>>
+  /**
+   * The protocol version agreed with the first control node. The pools pin it, so every connection speaks the same
+   * version (as the Java driver does) and none repeats the v5-then-v4 negotiation.
+   */
+  readonly protocolVersion: 4 | 5
   /** Re-reads the topology and the whole schema now. */
   readonly refreshNow: Effect.Effect<void, ControlConnectionError>
   /**
@@ -411,6 +416,7 @@ export const make = (config: Config): Effect.Effect<
 
     const service: ControlConnectionService = {
       host: Effect.sync(() => Option.fromNullable(current?.endpoint)),
+      protocolVersion: first.conn.version,
       refreshNow: withActive((active) =>
         fullRefresh(active.conn, active.state).pipe(Effect.asVoid, Effect.mapError(failure(active, "refresh")))
       ),

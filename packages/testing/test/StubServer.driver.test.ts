@@ -75,7 +75,7 @@ describe("the driver Session against the stub", () => {
       expect((yield* s.execute("SELECT rpc_address, rpc_port FROM system.local")).rows).toEqual([{ rpc_address: "127.0.1.31", rpc_port: 9042 }])
     }))
 
-  it.scopedLive("a node that refuses v5: the Session falls back to v4", () =>
+  it.scopedLive("a node that refuses v5: the Session falls back to v4, and the pools use v4 from the start", () =>
     Effect.gen(function* () {
       const server = yield* StubServer.make({ firstAddress: "127.0.1.29", port: 0, protocolVersions: [4] })
       const s = yield* session(server)
@@ -84,6 +84,9 @@ describe("the driver Session against the stub", () => {
       const startups = (yield* server.nodes[0]!.requests).filter((r) => r.request._tag === "Options" || r.request._tag === "Startup")
       // One v4 handshake per connection: the control connection's and the pool's.
       expect(startups.map((r) => `v${r.version} ${r.request._tag}`).sort()).toEqual(["v4 Options", "v4 Options", "v4 Startup", "v4 Startup"])
+      // Three sockets in all: the control connection's refused v5 attempt, then its v4 one; the pool, pinned to the
+      // control connection's version, went straight to v4.
+      expect([...new Set(startups.map((r) => r.connection))].sort()).toEqual([2, 3])
     }))
 
   it.scopedLive("typed statements, paging streams and batches", () =>
