@@ -508,16 +508,20 @@ export const make = (config: SessionConfig) =>
       conn?: Connection
     ): Effect.Effect<ResultSet<A>, RequestError> => {
       let rs = raw
-      if (raw.rows.length > 0) {
+      // The UDT walk and the row Schema only when there is something to do: no Either is made per request otherwise.
+      if (raw.rows.length > 0 && registry.udtCount() > 0) {
         const mapped = UdtMapping.decodeRows(registry, raw.columns, raw.rows)
         if (Either.isLeft(mapped)) {
           return Effect.fail(new CqlError.SchemaMismatch({ message: `a UDT value of "${statement.query}" does not match its registered Schema`, cause: mapped.left }))
         }
         if (mapped.right !== raw.rows) rs = { ...raw, rows: mapped.right }
       }
-      const decoded = Statement.decodeRows(statement, rs.rows)
-      if (Either.isLeft(decoded)) return Effect.fail(decoded.left)
-      const out: ResultSet<A> = decoded.right === (rs.rows as ReadonlyArray<unknown>) ? (rs as ResultSet<any>) : { ...rs, rows: decoded.right }
+      let out = rs as ResultSet<any> as ResultSet<A>
+      if (statement.rowSchema !== undefined) {
+        const decoded = Statement.decodeRows(statement, rs.rows)
+        if (Either.isLeft(decoded)) return Effect.fail(decoded.left)
+        out = { ...rs, rows: decoded.right }
+      }
       if (schemaChanged && conn !== undefined) {
         // DDL: wait until the nodes agree on the schema, so the next statement sees it wherever it lands.
         return Effect.map(awaitAgreement(conn), (agreed) => ({ ...out, schemaInAgreement: agreed }))

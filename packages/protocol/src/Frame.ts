@@ -102,14 +102,18 @@ export const beginEnvelope = (w: ByteWriter, version: number, flags: number, str
 }
 
 /**
- * Patches the body length of the envelope begun at `start` and returns the whole envelope as a view of the
- * writer's buffer (valid until the writer is written to or reset). Throws an `EncodeError` when the body exceeds
- * 256 MB: call it inside `catchEncode` (as every message encoder does).
+ * Patches the body length of the envelope begun at `start`. Throws an `EncodeError` when the body exceeds 256 MB:
+ * call it inside `catchEncode` (as every message encoder does).
  */
-export const endEnvelope = (w: ByteWriter, start: number): Buffer => {
+export const closeEnvelope = (w: ByteWriter, start: number): void => {
   const length = w.offset - start - HEADER_LENGTH
   if (length > MAX_BODY_LENGTH) encodeFail(`envelope body of ${length} bytes exceeds the ${MAX_BODY_LENGTH}-byte limit`)
   w.buf.writeInt32BE(length, start + 5)
+}
+
+/** `closeEnvelope`, then the whole envelope as a view of the writer's buffer (valid until it is written to or reset). */
+export const endEnvelope = (w: ByteWriter, start: number): Buffer => {
+  closeEnvelope(w, start)
   return w.buf.subarray(start, w.offset)
 }
 

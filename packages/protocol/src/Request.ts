@@ -25,7 +25,7 @@ import {
   writeOrRollBack,
   writeV5ShortBytes
 } from "./internal/checked.js"
-import { catchDecode, decodeFail, encodeFail } from "./internal/fail.js"
+import { catchDecode, decodeFail, encodeFail, toEncodeError } from "./internal/fail.js"
 import { ByteReader } from "./internal/reader.js"
 import type { ProtocolVersion } from "./internal/version.js"
 import type { ByteWriter } from "./internal/writer.js"
@@ -206,15 +206,12 @@ export interface EnvelopeOptions {
 }
 
 /**
- * Writes a whole request envelope (header and body) at the writer's position and returns it as a view of the
- * writer's buffer (valid until the writer is written to again). On failure the writer is rolled back.
+ * Writes a whole request envelope (header and body) at the writer's position. Returns the error, if any, with the
+ * writer rolled back; nothing is allocated on success (the connection's request path: it only needs the bytes).
  */
-export const encodeRequestEnvelope = (
-  w: ByteWriter,
-  req: Request,
-  options: EnvelopeOptions
-): Either.Either<Buffer, EncodeError> =>
-  writeOrRollBack(w, () => {
+export const writeRequestEnvelope = (w: ByteWriter, req: Request, options: EnvelopeOptions): EncodeError | undefined => {
+  const start = w.offset
+  try {
     let flags = 0
     if (req.customPayload !== undefined) flags |= Frame.Flag.CustomPayload
     if (options.tracing === true) flags |= Frame.Flag.Tracing
@@ -224,8 +221,22 @@ export const encodeRequestEnvelope = (
     }
     const at = Frame.beginEnvelope(w, options.version, flags, options.stream, opcodeOf(req))
     writeRequest(w, req, options.version)
-    return Frame.endEnvelope(w, at)
-  })
+    Frame.closeEnvelope(w, at)
+    return undefined
+  } catch (e) {
+    w.offset = start
+    return toEncodeError(e)
+  }
+}
+
+/**
+ * The same, returning the envelope as a view of the writer's buffer (valid until the writer is written to again).
+ */
+export const encodeRequestEnvelope = (w: ByteWriter, req: Request, options: EnvelopeOptions): Either.Either<Buffer, EncodeError> => {
+  const start = w.offset
+  const error = writeRequestEnvelope(w, req, options)
+  return error === undefined ? Either.right(w.buf.subarray(start, w.offset)) : Either.left(error)
+}
 
 /** Throws EncodeError: the Either-returning entry points above wrap it. */
 const writeRequest = (w: ByteWriter, req: Request, version: ProtocolVersion): void => {

@@ -200,14 +200,10 @@ export class Connection {
     env.tracing = opts.tracing === true
     const w = this.out.writer
     const start = w.offset
-    const encoded = Request.encodeRequestEnvelope(
-      w,
-      opts.customPayload === undefined ? req : { ...req, customPayload: opts.customPayload },
-      env
-    )
-    if (Either.isLeft(encoded)) {
+    const error = Request.writeRequestEnvelope(w, opts.customPayload === undefined ? req : { ...req, customPayload: opts.customPayload }, env)
+    if (error !== undefined) {
       this.ids.release(id)
-      cb({ _tag: "Encode", error: encoded.left }, undefined)
+      cb({ _tag: "Encode", error }, undefined)
       return -1
     }
     this.out.commit(start)
