@@ -19,10 +19,12 @@ import * as Effect from "effect/Effect"
 import * as FiberMap from "effect/FiberMap"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as PubSub from "effect/PubSub"
 import * as Queue from "effect/Queue"
 import * as Runtime from "effect/Runtime"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import { CLOSE_GRACE_MS, type Connection, type ConnectionFailure, type ConnectionOptions } from "./internal/connection.js"
 import { HostPool as Pool, type PoolContext } from "./internal/hostPool.js"
 import { checkCapacity } from "./internal/streamIds.js"
@@ -97,6 +99,11 @@ export interface ConnectionPools {
   /** Probe now: an immediate attempt for a host that is missing connections (its schedule starts over). */
   readonly markUp: (endpoint: string) => Effect.Effect<void>
   readonly snapshot: Effect.Effect<ReadonlyArray<PoolSnapshot>>
+  /**
+   * Each pool's UP / DOWN transitions from the moment the stream runs, after `onHostState` ran for them: an UP
+   * means the pool has an open connection. (The Session re-prepares its statements on a host back UP.)
+   */
+  readonly stateChanges: Stream.Stream<HostStateChange>
 }
 
 export const ConnectionPools = Context.GenericTag<ConnectionPools>("@effect-cql/driver/ConnectionPools")
@@ -139,18 +146,21 @@ export const make = (options: Options = {}): Effect.Effect<ConnectionPools, neve
     const pools = new Map<string, Pool>()
     let closed = false
 
-    // The pools report transitions from socket callbacks; a queue keeps them in order for the Effect hook.
+    // The pools report transitions from socket callbacks; a queue keeps them in order for the Effect hook, then
+    // the subscribers of `stateChanges`.
     const onHostState = options.onHostState
     const changes = yield* Queue.unbounded<HostStateChange>()
-    if (onHostState !== undefined) {
-      yield* Queue.take(changes).pipe(
-        Effect.flatMap((change) =>
-          onHostState(change).pipe(Effect.catchAllCause((cause) => Effect.logWarning("effect-cql: onHostState failed", cause)))
-        ),
-        Effect.forever,
-        Effect.forkScoped
-      )
-    }
+    const published = yield* PubSub.unbounded<HostStateChange>()
+    yield* Queue.take(changes).pipe(
+      Effect.flatMap((change) =>
+        (onHostState === undefined
+          ? Effect.void
+          : onHostState(change).pipe(Effect.catchAllCause((cause) => Effect.logWarning("effect-cql: onHostState failed", cause)))
+        ).pipe(Effect.zipRight(PubSub.publish(published, change)))
+      ),
+      Effect.forever,
+      Effect.forkScoped
+    )
     const ctx: PoolContext = {
       connection,
       schedule: options.reconnectionSchedule ?? defaultSchedule,
@@ -163,7 +173,7 @@ export const make = (options: Options = {}): Effect.Effect<ConnectionPools, neve
             ? Effect.logDebug(`effect-cql: host ${pool.endpoint} is up`)
             : Effect.logDebug(`effect-cql: host ${pool.endpoint} is down`, cause)
         )
-        if (onHostState !== undefined) changes.unsafeOffer({ endpoint: pool.endpoint, state, cause })
+        changes.unsafeOffer({ endpoint: pool.endpoint, state, cause })
       }
     }
 
@@ -207,7 +217,8 @@ export const make = (options: Options = {}): Effect.Effect<ConnectionPools, neve
       remove,
       get: (endpoint) => pools.get(endpoint),
       markUp: (endpoint) => Effect.sync(() => pools.get(endpoint)?.probe()),
-      snapshot: Effect.sync(() => Array.from(pools.values(), (p) => p.snapshot()))
+      snapshot: Effect.sync(() => Array.from(pools.values(), (p) => p.snapshot())),
+      stateChanges: Stream.fromPubSub(published)
     }
     return service
   })

@@ -26,6 +26,8 @@ export interface PreparedStatement {
 export interface RegistryService {
   readonly getPrepared: (keyspace: string | undefined, query: string) => PreparedStatement | undefined
   readonly findPreparedById: (id: Buffer) => PreparedStatement | undefined
+  /** Every prepared statement (the latest version of each). */
+  readonly allPrepared: () => ReadonlyArray<PreparedStatement>
   readonly putPrepared: (statement: PreparedStatement) => void
   /** v5 Metadata_changed: the server's result metadata for this statement is now `columns`, under `metadataId`. */
   readonly updateResultMetadata: (
@@ -63,6 +65,7 @@ export const make = (): RegistryService => {
   return {
     getPrepared: (keyspace, query) => byKeyspace.get(keyspace ?? "")?.get(query),
     findPreparedById: (id) => byId.get(id.toString("hex")),
+    allPrepared: () => [...byKeyspace.values()].flatMap((byQuery) => [...byQuery.values()]),
     putPrepared: put,
     updateResultMetadata: (statement, metadataId, columns) => {
       const next = { ...statement, resultMetadataId: metadataId, resultColumns: columns }

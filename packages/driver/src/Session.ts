@@ -428,6 +428,24 @@ export const make = (config: SessionConfig) =>
         { concurrency: 4, discard: true }
       )
 
+    // A host back UP may have lost its prepared statements (a restart before Cassandra 4.0 forgets them; a replaced
+    // node never had them): prepare every known statement there now, rather than on each one's first UNPREPARED.
+    const prepareAllOn = (endpoint: string) =>
+      Effect.forEach(
+        registry.allPrepared(),
+        (s) => {
+          const conn = pools.get(endpoint)?.pick()
+          return conn === undefined || conn === "busy" ? Effect.void : Effect.ignore(prepareOn(conn, s.query, s.keyspace))
+        },
+        { concurrency: 4, discard: true }
+      )
+    yield* pools.stateChanges.pipe(
+      Stream.runForEach((change) =>
+        change.state === "up" ? executor.submit("prepare on a host back up", prepareAllOn(change.endpoint)) : Effect.void
+      ),
+      Effect.forkScoped
+    )
+
     const bindByName = (columns: ReadonlyArray<Rows.ColumnSpec>, params: Readonly<Record<string, unknown>>) =>
       columns.map((c) => (Object.hasOwn(params, c.name) ? params[c.name] : undefined))
 

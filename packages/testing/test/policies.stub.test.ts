@@ -333,6 +333,38 @@ describe("reconnection through the stub", () => {
     }))
 })
 
+describe("prepared statements on a host back up", () => {
+  it.scopedLive("a node that went down and came back gets every prepared statement again before any request needs it", () =>
+    Effect.gen(function* () {
+      const query = "SELECT v FROM ks.t WHERE k = ?"
+      const bind = { k: DataType.native.int }
+      const server = yield* stub("127.0.1.213", 2, [{ query, params: [1], bind, rows: [{ v: "ok" }] }])
+      const n2 = server.nodes[1]!
+      const { session, events } = yield* connect(server, { reconnectionSchedule: Schedule.spaced("100 millis") })
+      yield* session.prepare(query)
+      const prepares = Effect.map(n2.requests, (log) => log.filter((r) => r.request._tag === "Prepare" && r.query === query))
+      // Prepared on node 2 in the background once node 1 had it.
+      yield* waitFor(prepares, (p) => p.length === 1)
+
+      const hostEvents = yield* events.subscribe
+      const next = (tag: "Up" | "Down") =>
+        Queue.take(hostEvents).pipe(
+          Effect.repeat({ until: (e) => e._tag === tag && e.host.endpoint === n2.contactPoint }),
+          Effect.timeoutFail({ duration: "3 seconds", onTimeout: () => new Error(`no ${tag} event for node 2`) })
+        )
+      yield* n2.stopAccepting
+      yield* n2.dropConnections
+      yield* next("Down")
+      yield* n2.startAccepting
+      yield* next("Up")
+      yield* waitFor(prepares, (p) => p.length === 2)
+      const again = yield* prepares
+      // On the new connection, and no EXECUTE was needed to bring it about.
+      expect(new Set(again.map((r) => r.connection)).size).toBe(2)
+      expect((yield* n2.requests).filter((r) => r.request._tag === "Execute")).toEqual([])
+    }))
+})
+
 describe("execution profiles through the stub", () => {
   it.scopedLive("a fiber's profile (ExecutionProfile.withProfile) applies to its statements; a statement's own profile wins", () =>
     Effect.gen(function* () {
