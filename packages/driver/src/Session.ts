@@ -4,10 +4,11 @@
  * shutdown: new requests fail with `SessionClosed`, requests in flight get a bounded grace period, then the sockets
  * close.
  *
- * A request: the load-balancing policy gives a query plan from the metadata snapshot (token-aware for prepared
- * statements with a partition key), the execution loop walks it with the retry and speculative-execution policies,
- * and each attempt is one `Effect.async` around plain TypeScript on a connection of the host's pool: encode into the
- * connection's write queue, register a callback by stream id, map the decoded response in that callback.
+ * A request is one `Effect.async` around plain TypeScript: the load-balancing policy gives a query plan from the
+ * metadata snapshot (token-aware for prepared statements with a partition key), and the first attempt goes to a
+ * connection of the first host's pool: encode into the connection's write queue, register a callback by stream id,
+ * map the decoded response in that callback. A failure brings in the execution loop (RequestExecution), which walks
+ * the rest of the plan with the retry policy; speculative executions and traced requests start there.
  */
 import { Response as Res } from "@effect-cql/protocol"
 import type { Consistency, DataType, Request, Rows } from "@effect-cql/protocol"
