@@ -347,7 +347,7 @@ export const make = (config: SessionConfig) =>
         plan: profile.loadBalancing.newQueryPlan(metadata.current(), routing),
         attempt: (host, _attempt, consistency) =>
           onHost(host, (conn) =>
-            inSpan(span.traced, span.operation, span.query, conn, span.keyspace, Effect.async<A, RequestError>((r) => attempt(conn, consistency, doneWith(r))))
+            inSpan(span.traced, span.operation, span.query, conn, span.keyspace, attemptEffect(attempt, conn, consistency))
           ),
         retry: profile.retry,
         speculative: profile.speculativeExecution,
@@ -613,7 +613,7 @@ export const make = (config: SessionConfig) =>
           retryUnprepared
             ? () =>
                 Effect.flatMap(prepareOn(conn, prepared.query, prepared.keyspace), (p) =>
-                  Effect.async<ResultSet<A>, RequestError>((resume) => executeAttempt(statement, p, values, opts, false)(conn, undefined, doneWith(resume)))
+                  attemptEffect(executeAttempt(statement, p, values, opts, false), conn, undefined)
                 )
             : undefined,
           done
@@ -804,6 +804,10 @@ const doneWith =
   <A>(resume: (outcome: Effect.Effect<A, RequestError>) => void): RequestExecution.Done<A> =>
   (error, next) =>
     resume(error === undefined ? next! : Effect.fail(error))
+
+/** An attempt as an Effect: one `Effect.async`, no canceler (see WaitingRequests). */
+const attemptEffect = <A>(attempt: Attempt<A>, conn: Connection, consistency: Consistency.Consistency | undefined) =>
+  Effect.async<A, RequestError>((resume) => attempt(conn, consistency, doneWith(resume)))
 
 /** The statement `finish` reports a batch as (for warnings). */
 const batchStatement: Statement.Statement<Rows.Row> = { query: "BATCH" }

@@ -69,6 +69,13 @@ const waitFor = <A, E>(read: Effect.Effect<A, E>, done: (a: A) => boolean, withi
     Effect.timeoutFail({ duration: within, onTimeout: () => new Error(`condition not met within ${Duration.format(within)}`) })
   )
 
+/** The next `tag` event of the host at `endpoint`, within 3 s. */
+const nextHostEvent = (events: Queue.Dequeue<HostEvents.ClusterEvent>, tag: "Up" | "Down", endpoint: string) =>
+  Queue.take(events).pipe(
+    Effect.repeat({ until: (e) => e._tag === tag && e.host.endpoint === endpoint }),
+    Effect.timeoutFail({ duration: "3 seconds", onTimeout: () => new Error(`no ${tag} event for ${endpoint}`) })
+  )
+
 const readTimeout = (received: number, dataPresent: boolean): NonNullable<StubServer.Rule["error"]> => ({
   kind: "ReadTimeout",
   message: "Operation timed out - received only some responses",
@@ -304,11 +311,7 @@ describe("reconnection through the stub", () => {
         [n3.contactPoint, n1.contactPoint, server.nodes[1]!.contactPoint]
       )
       const hostEvents = yield* events.subscribe
-      const next = (tag: "Up" | "Down") =>
-        Queue.take(hostEvents).pipe(
-          Effect.repeat({ until: (e) => e._tag === tag && e.host.endpoint === n3.contactPoint }),
-          Effect.timeoutFail({ duration: "3 seconds", onTimeout: () => new Error(`no ${tag} event for node 3`) })
-        )
+      const next = (tag: "Up" | "Down") => nextHostEvent(hostEvents, tag, n3.contactPoint)
       expect((yield* session.execute(query)).coordinator).toBe(n3.contactPoint)
       expect(yield* n3.connections).toBe(2)
 
@@ -347,11 +350,7 @@ describe("prepared statements on a host back up", () => {
       yield* waitFor(prepares, (p) => p.length === 1)
 
       const hostEvents = yield* events.subscribe
-      const next = (tag: "Up" | "Down") =>
-        Queue.take(hostEvents).pipe(
-          Effect.repeat({ until: (e) => e._tag === tag && e.host.endpoint === n2.contactPoint }),
-          Effect.timeoutFail({ duration: "3 seconds", onTimeout: () => new Error(`no ${tag} event for node 2`) })
-        )
+      const next = (tag: "Up" | "Down") => nextHostEvent(hostEvents, tag, n2.contactPoint)
       yield* n2.stopAccepting
       yield* n2.dropConnections
       yield* next("Down")

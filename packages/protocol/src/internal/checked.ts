@@ -12,12 +12,22 @@ import type { ByteWriter } from "./writer.js"
  * that it can be reused (a half-written message never reaches the wire), and the error is returned as a value.
  */
 export const writeOrRollBack = <A>(w: ByteWriter, f: () => A): Either.Either<A, EncodeError> => {
+  let result: A
+  const error = tryWrite(w, () => {
+    result = f()
+  })
+  return error === undefined ? Either.right(result!) : Either.left(error)
+}
+
+/** The same for an encoder with no result: the error, or undefined (nothing allocated on success). */
+export const tryWrite = (w: ByteWriter, f: () => void): EncodeError | undefined => {
   const start = w.offset
   try {
-    return Either.right(f())
+    f()
+    return undefined
   } catch (e) {
     w.offset = start
-    return Either.left(toEncodeError(e))
+    return toEncodeError(e)
   }
 }
 
