@@ -10,9 +10,9 @@
 import type { DataType } from "@effect-cql/protocol"
 import * as Data from "effect/Data"
 import * as Either from "effect/Either"
-import { CqlTypeSyntax, parseCqlType as parseTypeText } from "./internal/cqlType.js"
-import { hostFromLocalRow, hostFromPeerRow, parseKeyspaces } from "./internal/schemaParser.js"
-import * as rv from "./internal/rowValues.js"
+import { CqlTypeSyntax, parseCqlType as parseTypeText } from "./internal/metadata/cqlType.js"
+import { hostFromLocalRow, hostFromPeerRow, parseKeyspaces } from "./internal/metadata/schemaParser.js"
+import * as rv from "./internal/metadata/rowValues.js"
 import * as TokenMap from "./TokenMap.js"
 
 /** A system-table row: column name -> decoded value. */

@@ -20,8 +20,8 @@ import type {
   UserTypeMetadata,
   ViewMetadata
 } from "./Metadata.js"
-import { stripFrozen } from "./internal/cqlType.js"
-import { strategyName } from "./internal/replication.js"
+import { stripFrozen } from "./internal/metadata/cqlType.js"
+import { strategyName } from "./internal/metadata/replication.js"
 
 /** CQL's reserved keywords (Cassandra's reserved_keywords.txt): as names they must be double-quoted. */
 const reserved: ReadonlySet<string> = new Set(

@@ -14,8 +14,8 @@ import type { DataType } from "@effect-cql/protocol"
 import * as Option from "effect/Option"
 import { createHash } from "node:crypto"
 import type { Host, Replication } from "./Metadata.js"
-import { murmur3, token as m3 } from "./internal/murmur3.js"
-import { type Placement, placementOf, replicationKey } from "./internal/replication.js"
+import { murmur3, token as m3 } from "./internal/metadata/murmur3.js"
+import { type Placement, placementOf, replicationKey } from "./internal/metadata/replication.js"
 
 export type PartitionerName = "Murmur3Partitioner" | "RandomPartitioner" | "ByteOrderedPartitioner"
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from "@effect/vitest"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as TestClock from "effect/TestClock"
-import * as Debouncer from "../src/internal/debouncer.js"
+import * as Debouncer from "../src/internal/control/debouncer.js"
 
 const setup = (window: Duration.DurationInput, maxWait: Duration.DurationInput, runFor = 0) =>
   Effect.gen(function* () {

@@ -7,7 +7,7 @@ import { Compression, Frame, Request, Response, Segment } from "@effect-cql/prot
 import * as Either from "effect/Either"
 import * as net from "node:net"
 import { ByteWriter } from "@effect-cql/protocol"
-import type { ConnectionFailure } from "../src/internal/connection.js"
+import type { ConnectionFailure } from "../src/internal/connection/connection.js"
 
 export interface FakeServerOptions {
   /** Versions accepted; an envelope of another version gets a protocol error (in the highest one) and a close. */

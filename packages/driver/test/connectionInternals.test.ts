@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as fc from "effect/FastCheck"
-import { Deadlines } from "../src/internal/deadlines.js"
-import { MAX_STREAM_IDS, StreamIds } from "../src/internal/streamIds.js"
+import { Deadlines } from "../src/internal/connection/deadlines.js"
+import { MAX_STREAM_IDS, StreamIds } from "../src/internal/connection/streamIds.js"
 
 describe("StreamIds", () => {
   it("hands out every id once, then -1; a released id comes back first", () => {

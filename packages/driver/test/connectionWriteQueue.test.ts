@@ -3,7 +3,7 @@ import * as Either from "effect/Either"
 import { EventEmitter } from "node:events"
 import type { Socket } from "node:net"
 import { describe, expect, it } from "vitest"
-import { WriteQueue } from "../src/internal/writeQueue.js"
+import { WriteQueue } from "../src/internal/connection/writeQueue.js"
 
 /** Records writes (the very buffers, not copies); `write` returns what `accept` says; callbacks run on `settle`. */
 class FakeSocket extends EventEmitter {

@@ -7,8 +7,8 @@ import type { Request, Response } from "@effect-cql/protocol"
 import { readFile } from "node:fs/promises"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type Cluster, startCluster } from "../../../../scripts/harness.js"
-import { connect } from "../../src/internal/connection.js"
-import type { Connection, ConnectionOptions, SendOptions } from "../../src/internal/connection.js"
+import { connect } from "../../src/internal/connection/connection.js"
+import type { Connection, ConnectionOptions, SendOptions } from "../../src/internal/connection/connection.js"
 import { failed } from "../connectionFakeServer.js"
 
 const variants = [

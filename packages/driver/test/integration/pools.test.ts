@@ -9,7 +9,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
-import { type Connection, request } from "../../src/internal/connection.js"
+import { type Connection, request } from "../../src/internal/connection/connection.js"
 import { type Cluster, startCluster } from "../../../../scripts/harness.js"
 
 let cluster: Cluster

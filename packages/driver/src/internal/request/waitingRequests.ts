@@ -11,8 +11,8 @@
  */
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
-import type { HostMetrics } from "../Metrics.js"
-import type { Connection } from "./connection.js"
+import type { HostMetrics } from "../../Metrics.js"
+import type { Connection } from "../connection/connection.js"
 
 /** A fiber's slot: the request it waits for, if any. */
 export class Waiting {

@@ -17,11 +17,11 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
-import * as CqlError from "../CqlError.js"
-import type { Host } from "../Metadata.js"
-import * as RetryPolicy from "../RetryPolicy.js"
-import type { RequestError } from "../Session.js"
-import type { SpeculativeExecution } from "../SpeculativeExecution.js"
+import * as CqlError from "../../CqlError.js"
+import type { Host } from "../../Metadata.js"
+import * as RetryPolicy from "../../RetryPolicy.js"
+import type { RequestError } from "../../Session.js"
+import type { SpeculativeExecution } from "../../SpeculativeExecution.js"
 
 export interface ExecuteOptions<A> {
   /** The query plan, iterated lazily and at most once. */

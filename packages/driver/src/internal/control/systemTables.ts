@@ -6,8 +6,8 @@
  */
 import type { Response, ServerError } from "@effect-cql/protocol"
 import * as Effect from "effect/Effect"
-import type { Row, SchemaRows, TopologyRows } from "../Metadata.js"
-import { type Connection, type ConnectionFailure, request } from "./connection.js"
+import type { Row, SchemaRows, TopologyRows } from "../../Metadata.js"
+import { type Connection, type ConnectionFailure, request } from "../connection/connection.js"
 
 export type QueryFailure =
   | { readonly _tag: "Connection"; readonly failure: ConnectionFailure }

@@ -11,10 +11,10 @@ import * as Effect from "effect/Effect"
 import * as FiberId from "effect/FiberId"
 import type * as Fiber from "effect/Fiber"
 import type * as Schedule from "effect/Schedule"
-import type { HostPool as HostPoolApi, Pick, PoolDistance, PoolSnapshot, PoolState } from "../ConnectionPools.js"
-import type { Host, HostState } from "../Metadata.js"
-import type { HostMetrics } from "../Metrics.js"
-import { type Connection, type ConnectionFailure, type ConnectionOptions, connect, isConnectionFailure } from "./connection.js"
+import type { HostPool as HostPoolApi, Pick, PoolDistance, PoolSnapshot, PoolState } from "../../ConnectionPools.js"
+import type { Host, HostState } from "../../Metadata.js"
+import type { HostMetrics } from "../../Metrics.js"
+import { type Connection, type ConnectionFailure, type ConnectionOptions, connect, isConnectionFailure } from "../connection/connection.js"
 
 /** What every pool of a ConnectionPools shares. */
 export interface PoolContext {

@@ -7,7 +7,7 @@ import type { DataType, Rows } from "@effect-cql/protocol"
 import * as Either from "effect/Either"
 import type { ParseError } from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import type { RegistryService } from "../Registry.js"
+import type { RegistryService } from "../../Registry.js"
 
 type Mapper = (value: unknown) => unknown
 
