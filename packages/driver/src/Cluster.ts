@@ -1,22 +1,51 @@
 /**
- * The cluster's resources, composed: the control connection watches the cluster and keeps the MetadataService
- * current; HostEvents carries what changes; ConnectionPools keeps a pool per host sized by the load-balancing
- * policy's distance, in step with the metadata (hosts added, removed, up, down), and reports the hosts its own
- * sockets find down or up again. Beside them sit the registry, metrics, timestamp generator and executor that every
- * Session of the cluster shares.
+ * The Cluster: what persists between Sessions, as one scoped service. It holds the control connection (which
+ * watches the cluster and keeps the Metadata current), the Metadata with its TokenMap, the host events, a pool of
+ * connections per host, the registry of prepared statements and UDT Schemas, the metrics, one timestamp generator
+ * and the executor. Sessions (Session.ts) are scoped views over it: any number of them, opened and closed while it
+ * lives, share all of that; closing a Session never closes its Cluster, and closing the Cluster closes its open
+ * Sessions first (each refuses new requests and lets its requests in flight finish within the grace period), then
+ * the pools and the control connection.
+ *
+ * Its facets are read-only: what changes them (metadata refreshes, events, pool sizes) is the Cluster's own work,
+ * and the Sessions' (internal/clusterCore.ts).
+ *
+ * Pools: one per host, sized by distance, kept in step with the Metadata (hosts added, removed, up); a host's
+ * distance is the most local one that the cluster's policy or any open Session's (or profile's) policy gives it,
+ * so a profile that routes to another data centre finds connections there. A host back UP gets every known
+ * prepared statement again in the background (the Executor).
+ *
+ *   const ClusterLive = Cluster.layer({ contactPoints: ["127.0.0.1"], localDataCenter: "dc1" })
+ *   const program = Effect.scoped(Effect.gen(function* () {
+ *     const a = yield* Session.make({ keyspace: "app" })
+ *     const b = yield* Session.make({ keyspace: "audit", defaultConsistency: "QUORUM" })
+ *     ...
+ *   })).pipe(Effect.provide(ClusterLive))
  */
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Queue from "effect/Queue"
 import * as Redacted from "effect/Redacted"
 import type * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import type * as tls from "node:tls"
 import * as ConnectionPools from "./ConnectionPools.js"
 import * as ControlConnection from "./ControlConnection.js"
+import * as CqlError from "./CqlError.js"
 import * as Executor from "./Executor.js"
 import * as HostEvents from "./HostEvents.js"
-import type { ConnectionFailure, ConnectionOptions } from "./internal/connection/connection.js"
+import * as ClusterCore from "./internal/clusterCore.js"
+import type { Connection, ConnectionFailure, ConnectionOptions } from "./internal/connection/connection.js"
+import * as Defaults from "./internal/defaults.js"
+import { fromStartFailure } from "./internal/request/failure.js"
+import { Messages } from "./internal/request/messages.js"
+import { PrepareHandler } from "./internal/request/prepareHandler.js"
+import { hostIdOf } from "./internal/request/resultShaping.js"
 import * as LoadBalancingPolicy from "./LoadBalancingPolicy.js"
 import type { Host } from "./Metadata.js"
 import * as MetadataService from "./MetadataService.js"
@@ -29,9 +58,15 @@ export interface ClusterConfig {
   readonly contactPoints: ReadonlyArray<string>
   /** Default 9042. */
   readonly port?: number
-  /** The data centre whose nodes are local: the default load balancing keeps requests there. */
+  /**
+   * The data centre whose nodes are local: the default load balancing keeps requests there. A name no host has
+   * fails the layer with `UnknownDataCenter`, which lists the data centres found.
+   */
   readonly localDataCenter?: string
-  /** The keyspace every connection starts in (`USE`). */
+  /**
+   * The keyspace of Sessions that name none, and the one the pooled connections start in (`USE`): on protocol v4,
+   * which has no per-request keyspace, Sessions in another keyspace open connections of their own.
+   */
   readonly keyspace?: string
   readonly credentials?: { readonly username: string; readonly password: Redacted.Redacted<string> }
   /** TLS options (certificate and hostname are verified unless `rejectUnauthorized: false`); absent = plain TCP. */
@@ -44,38 +79,61 @@ export interface ClusterConfig {
   /** Requests in flight per connection before it reports busy. Default 2048 (at most 32768). */
   readonly maxRequestsPerConnection?: number
   readonly connectTimeout?: Duration.DurationInput
+  /** The default timeout of one attempt, for every Session. Default 12 s. */
   readonly requestTimeout?: Duration.DurationInput
   readonly heartbeatInterval?: Duration.DurationInput
   /** Delays between reconnection attempts to a host. Default exponential from 1 s, capped at 60 s, jittered. */
   readonly reconnectionSchedule?: Schedule.Schedule<unknown, ConnectionFailure>
-  /** Load balancing: by default token-aware over DC-aware (with `localDataCenter`) or round robin. */
+  /** The cluster's load balancing, and its Sessions' default: token-aware over DC-aware (with `localDataCenter`). */
   readonly loadBalancing?: LoadBalancingPolicy.LoadBalancingPolicy
-  /** How long closing waits for requests in flight. Default 5 s. */
+  /** How long closing waits for requests in flight (Sessions, then pools). Default 5 s. */
   readonly shutdownGracePeriod?: Duration.DurationInput
   /** Debounce window of metadata refreshes after events. Default 1 s. */
   readonly refreshWindow?: Duration.DurationInput
+  /** Management tasks the Executor runs at once. Default 4. */
+  readonly executorSize?: number
 }
 
-export type ClusterServices =
-  | ControlConnection.ControlConnectionService
-  | MetadataService.MetadataService
-  | HostEvents.HostEvents
-  | ConnectionPools.ConnectionPools
-  | Registry.RegistryService
-  | Metrics.MetricsService
-  | TimestampGenerator.TimestampGenerator
-  | Executor.Executor
+/** The pools, as a Cluster shows them. */
+export interface PoolsView {
+  /** Each host's pool now: distance, size, state, requests in flight per connection. */
+  readonly snapshot: Effect.Effect<ReadonlyArray<ConnectionPools.PoolSnapshot>>
+  /** Each pool's UP / DOWN transitions from the moment the stream runs. */
+  readonly stateChanges: Stream.Stream<ConnectionPools.HostStateChange>
+}
+
+export interface ClusterService {
+  readonly config: ClusterConfig
+  /** The protocol version every connection of the cluster speaks (agreed by the control connection). */
+  readonly protocolVersion: 4 | 5
+  /** Hosts, schema and token map, as an immutable snapshot read without I/O. */
+  readonly metadata: MetadataService.MetadataService
+  /** Host Added / Removed / Up / Down and schema changes. */
+  readonly events: HostEvents.HostEvents
+  /** Prepared statements and UDT Schemas (`registerUdt`), shared by every Session. */
+  readonly registry: Registry.RegistryService
+  readonly metrics: Metrics.MetricsService
+  /** Monotonic write timestamps, one sequence for every Session. */
+  readonly timestamps: TimestampGenerator.TimestampGenerator
+  /** The bounded fiber pool for management work. */
+  readonly executor: Executor.Executor
+  /** The control connection: its host, refreshes, schema agreement. */
+  readonly control: ControlConnection.ControlConnectionService
+  readonly pools: PoolsView
+}
+
+export class Cluster extends Context.Tag("@effect-cql/driver/Cluster")<Cluster, ClusterService>() {}
 
 const millis = (d: Duration.DurationInput | undefined, fallback: number) => (d === undefined ? fallback : Duration.toMillis(d))
 
 /** The options every connection of the cluster shares (the control connection's and the pools'). */
-export const connectionOptions = (config: ClusterConfig): Omit<ConnectionOptions, "host" | "port"> => {
+const connectionOptions = (config: ClusterConfig): Omit<ConnectionOptions, "host" | "port"> => {
   const o: { -readonly [K in keyof Omit<ConnectionOptions, "host" | "port">]: Omit<ConnectionOptions, "host" | "port">[K] } = {
-    connectTimeoutMs: millis(config.connectTimeout, 5_000),
-    requestTimeoutMs: millis(config.requestTimeout, 12_000),
-    heartbeatIntervalMs: millis(config.heartbeatInterval, 30_000),
-    driverName: "effect-cql",
-    driverVersion: "0.1.0"
+    connectTimeoutMs: millis(config.connectTimeout, Defaults.CONNECT_TIMEOUT_MS),
+    requestTimeoutMs: millis(config.requestTimeout, Defaults.REQUEST_TIMEOUT_MS),
+    heartbeatIntervalMs: millis(config.heartbeatInterval, Defaults.HEARTBEAT_INTERVAL_MS),
+    driverName: Defaults.DRIVER_NAME,
+    driverVersion: Defaults.DRIVER_VERSION
   }
   if (config.protocolVersion !== undefined) o.protocolVersion = config.protocolVersion
   if (config.compression !== undefined) o.compression = config.compression
@@ -85,43 +143,202 @@ export const connectionOptions = (config: ClusterConfig): Omit<ConnectionOptions
   return o
 }
 
-export const loadBalancingOf = (config: ClusterConfig): LoadBalancingPolicy.LoadBalancingPolicy =>
-  config.loadBalancing ?? LoadBalancingPolicy.defaultPolicy({ localDc: config.localDataCenter })
+/** The options of a pool set whose connections start in `keyspace`. */
+const poolOptions = (config: ClusterConfig, protocolVersion: 4 | 5, keyspace: string | undefined): ConnectionPools.Options => {
+  const perHost = config.connectionsPerHost
+  return {
+    connection: { ...connectionOptions(config), protocolVersion, ...(keyspace === undefined ? {} : { keyspace }) },
+    ...(perHost === undefined ? {} : { connectionsPerHost: typeof perHost === "number" ? { local: perHost, remote: perHost } : perHost }),
+    ...(config.reconnectionSchedule === undefined ? {} : { reconnectionSchedule: config.reconnectionSchedule }),
+    closeGrace: millis(config.shutdownGracePeriod, Defaults.SHUTDOWN_GRACE_MS)
+  }
+}
 
-/** Keeps a pool per host, sized by distance, in step with the metadata and its events. */
-const syncPools = (policy: LoadBalancingPolicy.LoadBalancingPolicy) =>
-  Effect.gen(function* () {
-    const metadata = yield* MetadataService.MetadataService
-    const pools = yield* ConnectionPools.ConnectionPools
-    const events = yield* HostEvents.HostEvents
-    const ensure = (host: Host) => pools.ensure(host, policy.distance(host, metadata.current()))
-    // Subscribe before the first pass, so that no host added in between is missed.
-    const queue = yield* events.subscribe
-    const initial = yield* Effect.forEach(metadata.current().hosts.values(), ensure)
-    // The Session's first requests should find connections: wait for the first round of each pool.
-    yield* Effect.forEach(initial, (pool) => (pool === undefined ? Effect.void : pool.initialized), { concurrency: "unbounded", discard: true })
-    yield* Queue.take(queue).pipe(
-      Effect.flatMap((event) => {
-        switch (event._tag) {
-          case "Added":
-            return ensure(event.host)
-          case "Up":
-            // A node the cluster says is back: size its pool and probe it now rather than on the schedule.
-            return Effect.zipRight(ensure(event.host), pools.markUp(event.host.endpoint))
-          case "Removed":
-            return pools.remove(event.host.endpoint)
-          default:
-            // Down from gossip does not close healthy sockets: the pools trust their own connections.
-            return Effect.void
-        }
-      }),
-      Effect.forever,
-      Effect.forkScoped
-    )
+const rank = { local: 0, remote: 1, ignored: 2 } as const
+
+/** `localDataCenter` must name a data centre some host is in: a typo would otherwise route nowhere. */
+const checkDataCenter = (config: ClusterConfig, metadata: MetadataService.MetadataService) =>
+  Effect.suspend(() => {
+    const dc = config.localDataCenter
+    if (dc === undefined) return Effect.void
+    const found = new Set<string>()
+    for (const h of metadata.current().hosts.values()) if (h.datacenter !== undefined) found.add(h.datacenter)
+    return found.has(dc) ? Effect.void : Effect.fail(new CqlError.UnknownDataCenter({ dataCenter: dc, found: [...found].sort() }))
   })
 
-/** The cluster's services, built and kept in sync for the life of the layer. */
-export const layer = (config: ClusterConfig): Layer.Layer<ClusterServices, ControlConnection.ControlConnectionError | import("./CqlError.js").NoHostAvailable> => {
+const make = (config: ClusterConfig): Effect.Effect<
+  ClusterService,
+  CqlError.UnknownDataCenter,
+  | Scope.Scope
+  | MetadataService.MetadataService
+  | HostEvents.HostEvents
+  | ControlConnection.ControlConnectionService
+  | ConnectionPools.ConnectionPools
+  | Registry.RegistryService
+  | Metrics.MetricsService
+  | TimestampGenerator.TimestampGenerator
+  | Executor.Executor
+> =>
+  Effect.gen(function* () {
+    const metadata = yield* MetadataService.MetadataService
+    const events = yield* HostEvents.HostEvents
+    const control = yield* ControlConnection.ControlConnectionService
+    const pools = yield* ConnectionPools.ConnectionPools
+    const registry = yield* Registry.RegistryService
+    const metrics = yield* Metrics.MetricsService
+    const timestamps = yield* TimestampGenerator.TimestampGenerator
+    const executor = yield* Executor.Executor
+    yield* checkDataCenter(config, metadata)
+
+    const loadBalancing = config.loadBalancing ?? LoadBalancingPolicy.defaultPolicy({ localDc: config.localDataCenter })
+    const requestTimeoutMs = millis(config.requestTimeout, Defaults.REQUEST_TIMEOUT_MS)
+    const shutdownGraceMs = millis(config.shutdownGracePeriod, Defaults.SHUTDOWN_GRACE_MS)
+
+    // The policies that size the pools: the cluster's, then each open Session's and profile's (a multiset).
+    const policies: Array<LoadBalancingPolicy.LoadBalancingPolicy> = [loadBalancing]
+    const distance = (host: Host): LoadBalancingPolicy.Distance => {
+      const md = metadata.current()
+      let best: LoadBalancingPolicy.Distance = "ignored"
+      for (const p of policies) {
+        const d = p.distance(host, md)
+        if (rank[d] < rank[best]) best = d
+        if (best === "local") break
+      }
+      return best
+    }
+    // Every pool set in step with the topology: the shared one and the Sessions' keyspace pools.
+    const synced = new Set<ConnectionPools.ConnectionPools>()
+    const ensureAll = (set: ConnectionPools.ConnectionPools) =>
+      Effect.forEach(metadata.current().hosts.values(), (host) => set.ensure(host, distance(host)))
+    const resize = Effect.suspend(() => Effect.forEach(synced, ensureAll, { discard: true }))
+
+    /** Keeps `set` sized and in step with the metadata's events for the caller's scope. */
+    const sync = (set: ConnectionPools.ConnectionPools) =>
+      Effect.gen(function* () {
+        // Subscribe before the first pass, so that no host added in between is missed.
+        const queue = yield* events.subscribe
+        const initial = yield* ensureAll(set)
+        synced.add(set)
+        yield* Effect.addFinalizer(() => Effect.sync(() => synced.delete(set)))
+        // The first requests should find connections: wait for the first round of each pool.
+        yield* Effect.forEach(initial, (pool) => (pool === undefined ? Effect.void : pool.initialized), { concurrency: "unbounded", discard: true })
+        yield* Queue.take(queue).pipe(
+          Effect.flatMap((event) => {
+            switch (event._tag) {
+              case "Added":
+                return set.ensure(event.host, distance(event.host))
+              case "Up":
+                // A node the cluster says is back: size its pool and probe it now rather than on the schedule.
+                return Effect.zipRight(set.ensure(event.host, distance(event.host)), set.markUp(event.host.endpoint))
+              case "Removed":
+                return set.remove(event.host.endpoint)
+              default:
+                // Down from gossip does not close healthy sockets: the pools trust their own connections.
+                return Effect.void
+            }
+          }),
+          Effect.forever,
+          Effect.forkScoped
+        )
+      })
+
+    yield* sync(pools)
+
+    const hostMetrics = new WeakMap<Connection, Metrics.HostMetrics>()
+    const metricsOf = (conn: Connection): Metrics.HostMetrics => {
+      let m = hostMetrics.get(conn)
+      if (m === undefined) hostMetrics.set(conn, (m = metrics.forHost(hostIdOf(conn))))
+      return m
+    }
+    const prepares = new PrepareHandler(
+      registry,
+      new Messages({ consistency: Defaults.CONSISTENCY, pageSize: Defaults.PAGE_SIZE, requestTimeoutMs, timestamps, protocolVersion: control.protocolVersion }),
+      metricsOf
+    )
+
+    // A host back UP may have lost its prepared statements: prepare them there now. On v4 a statement depends on
+    // the connection's keyspace, so the shared pools re-prepare only those of their own keyspace; the others are
+    // re-prepared on their first UNPREPARED.
+    yield* pools.stateChanges.pipe(
+      Stream.runForEach((change) => {
+        if (change.state !== "up") return Effect.void
+        const all = registry.allPrepared()
+        const statements = control.protocolVersion >= 5 ? all : all.filter((s) => s.keyspace === config.keyspace)
+        return executor.submit("prepare on a host back up", prepares.allOn(pools, change.endpoint, statements))
+      }),
+      Effect.forkScoped
+    )
+
+    // Sessions close before the pools and the control connection (this finalizer runs before the services').
+    const sessions = new Set<Effect.Effect<void>>()
+    yield* Effect.addFinalizer(() => Effect.forEach([...sessions], (close) => close, { concurrency: "unbounded", discard: true }))
+
+    const core: ClusterCore.ClusterCore = {
+      metadata,
+      events,
+      control,
+      pools,
+      registry,
+      metrics,
+      timestamps,
+      executor,
+      protocolVersion: control.protocolVersion,
+      poolKeyspace: config.keyspace,
+      requestTimeoutMs,
+      shutdownGraceMs,
+      loadBalancing,
+      metricsOf,
+      prepares,
+      usePolicies: (added) =>
+        Effect.acquireRelease(
+          Effect.zipRight(
+            Effect.sync(() => void policies.push(...added)),
+            resize
+          ),
+          () =>
+            Effect.zipRight(
+              Effect.sync(() => {
+                for (const p of added) policies.splice(policies.indexOf(p), 1)
+              }),
+              resize
+            )
+        ),
+      keyspacePools: (keyspace) =>
+        Effect.gen(function* () {
+          const set = yield* ConnectionPools.make(poolOptions(config, control.protocolVersion, keyspace)).pipe(
+            Effect.provideService(Metrics.MetricsService, metrics)
+          )
+          yield* sync(set)
+          return set
+        }),
+      addSession: (close) =>
+        Effect.acquireRelease(
+          Effect.sync(() => void sessions.add(close)),
+          () => Effect.sync(() => void sessions.delete(close))
+        )
+    }
+    const cluster: ClusterService = {
+      config,
+      protocolVersion: control.protocolVersion,
+      metadata,
+      events,
+      registry,
+      metrics,
+      timestamps,
+      executor,
+      control,
+      pools: { snapshot: pools.snapshot, stateChanges: pools.stateChanges }
+    }
+    ClusterCore.register(cluster, core)
+    return cluster
+  })
+
+/**
+ * The Cluster for the layer's scope. It fails when no contact point answers (`NoHostAvailable`, with each one's
+ * cause), when every host refused the credentials (`AuthenticationError`), or when `localDataCenter` names a data
+ * centre no host is in (`UnknownDataCenter`).
+ */
+export const layer = (config: ClusterConfig): Layer.Layer<Cluster, CqlError.ConnectError> => {
   const connection = connectionOptions(config)
   const control = ControlConnection.layerWithMetadata({
     contactPoints: config.contactPoints,
@@ -129,23 +346,25 @@ export const layer = (config: ClusterConfig): Layer.Layer<ClusterServices, Contr
     connection,
     ...(config.refreshWindow === undefined ? {} : { refreshWindow: config.refreshWindow })
   })
-  const perHost = config.connectionsPerHost
   const pools = Layer.scoped(
     ConnectionPools.ConnectionPools,
     Effect.flatMap(Effect.all([MetadataService.MetadataService, ControlConnection.ControlConnectionService]), ([metadata, control]) =>
       ConnectionPools.make({
-        connection: {
-          ...connection,
-          protocolVersion: control.protocolVersion,
-          ...(config.keyspace === undefined ? {} : { keyspace: config.keyspace })
-        },
-        ...(perHost === undefined ? {} : { connectionsPerHost: typeof perHost === "number" ? { local: perHost, remote: perHost } : perHost }),
-        ...(config.reconnectionSchedule === undefined ? {} : { reconnectionSchedule: config.reconnectionSchedule }),
-        closeGrace: millis(config.shutdownGracePeriod, 5_000),
+        ...poolOptions(config, control.protocolVersion, config.keyspace),
         onHostState: (change) => metadata.markHost(change.endpoint, change.state)
       })
     )
   )
-  const topology = Layer.scopedDiscard(syncPools(loadBalancingOf(config))).pipe(Layer.provideMerge(pools), Layer.provideMerge(control))
-  return Layer.mergeAll(topology, Registry.layer, Metrics.layer, TimestampGenerator.layerMonotonic, Executor.layer())
+  const services = pools.pipe(
+    Layer.provideMerge(control),
+    Layer.provideMerge(Layer.mergeAll(Registry.layer, Metrics.layer, TimestampGenerator.layerMonotonic, Executor.layer(config.executorSize ?? Defaults.EXECUTOR_SIZE)))
+  )
+  return Layer.scoped(Cluster, make(config)).pipe(
+    Layer.provide(services),
+    Layer.mapError((e): CqlError.ConnectError => (e._tag === "NoHostAvailable" ? fromStartFailure(e) : e))
+  )
 }
+
+/** The same, with settings read through Effect Config (e.g. from the environment). */
+export const layerConfig = (config: Config.Config.Wrap<ClusterConfig>): Layer.Layer<Cluster, CqlError.ConnectError | ConfigError.ConfigError> =>
+  Layer.unwrapEffect(Effect.map(Config.unwrap(config), layer))

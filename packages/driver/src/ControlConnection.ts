@@ -86,6 +86,11 @@ export interface ControlConnectionService {
   /** Re-reads the topology and the whole schema now. */
   readonly refreshNow: Effect.Effect<void, ControlConnectionError>
   /**
+   * Re-reads one keyspace's schema now (a Session's own schema change: the Metadata shows it before the request
+   * returns, rather than after the event's debounce).
+   */
+  readonly refreshKeyspace: (keyspace: string) => Effect.Effect<void, ControlConnectionError>
+  /**
    * Polls the schema versions of the hosts that are up (after DDL) until they are all the same or `timeout`
    * (default 10 s) has passed. Never fails: a poll that fails counts as "not yet".
    */
@@ -420,6 +425,7 @@ export const make = (config: Config): Effect.Effect<
       refreshNow: withActive((active) =>
         fullRefresh(active.conn, active.state).pipe(Effect.asVoid, Effect.mapError(failure(active, "refresh")))
       ),
+      refreshKeyspace: (keyspace) => withActive((active) => refreshKeyspaces(active, [keyspace])),
       awaitSchemaAgreement
     }
     return service

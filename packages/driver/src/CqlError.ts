@@ -3,6 +3,8 @@
  * (carrying that code's fields, native_protocol_v5.spec section 8), plus the driver's own (connection lost, request
  * timeout, busy connection, no host available, authentication, session closed, row/parameter schema mismatch) and
  * the codec's `EncodeError` / `DecodeError`.
+ *
+ * A leaf module: every other module may import it, and it imports none of the driver's.
  */
 import type { Consistency, ServerError as WireError } from "@effect-cql/protocol"
 import { ProtocolError } from "@effect-cql/protocol"
@@ -61,7 +63,11 @@ export class CasWriteUnknown extends Data.TaggedError("CasWriteUnknown")<FromHos
 export class SyntaxError extends Data.TaggedError("SyntaxError")<FromHost> {}
 export class Unauthorized extends Data.TaggedError("Unauthorized")<FromHost> {}
 export class Invalid extends Data.TaggedError("Invalid")<FromHost> {}
-export class ConfigError extends Data.TaggedError("ConfigError")<FromHost> {}
+/**
+ * The server's Config_error (0x2300): the query is invalid because of some configuration issue. Not named
+ * "ConfigError", which is the tag of Effect's own `ConfigError` (a layer read through `Config` can fail with both).
+ */
+export class InvalidConfiguration extends Data.TaggedError("InvalidConfiguration")<FromHost> {}
 export class AlreadyExists extends Data.TaggedError("AlreadyExists")<
   FromHost & { readonly keyspace: string; readonly table: string }
 > {}
@@ -88,7 +94,7 @@ export type ResponseError =
   | SyntaxError
   | Unauthorized
   | Invalid
-  | ConfigError
+  | InvalidConfiguration
   | AlreadyExists
   | Unprepared
   | UnknownServerError
@@ -118,7 +124,7 @@ export const fromWire = (e: WireError.ServerError, host: string): ResponseError 
     case "Invalid":
       return new Invalid(base)
     case "ConfigError":
-      return new ConfigError(base)
+      return new InvalidConfiguration(base)
     case "Unavailable":
       return new Unavailable({ ...base, consistency: e.consistency, required: e.required, alive: e.alive })
     case "WriteTimeout":
@@ -219,3 +225,54 @@ export class SchemaMismatch extends Data.TaggedError("SchemaMismatch")<{
   readonly message: string
   readonly cause: ParseError
 }> {}
+
+/** A statement or fiber named an execution profile the session does not have. */
+export class UnknownProfile extends Data.TaggedError("UnknownProfile")<{
+  readonly name: string
+  readonly known: ReadonlyArray<string>
+}> {
+  override get message() {
+    return `no execution profile named "${this.name}" (known: ${this.known.join(", ")})`
+  }
+}
+
+/** A Session's keyspace, or the keyspace of a `USE`, does not exist in the cluster's schema. */
+export class UnknownKeyspace extends Data.TaggedError("UnknownKeyspace")<{
+  readonly keyspace: string
+}> {
+  override get message() {
+    return `keyspace "${this.keyspace}" does not exist`
+  }
+}
+
+/** `localDataCenter` names a data centre that no host of the cluster is in. */
+export class UnknownDataCenter extends Data.TaggedError("UnknownDataCenter")<{
+  readonly dataCenter: string
+  /** The data centres the cluster's hosts are in. */
+  readonly found: ReadonlyArray<string>
+}> {
+  override get message() {
+    return `no host is in data centre "${this.dataCenter}" (found: ${this.found.join(", ")})`
+  }
+}
+
+/** Every error a request can end with. */
+export type RequestError =
+  | ResponseError
+  | ConnectionError
+  | RequestTimeout
+  | BusyConnection
+  | NoConnection
+  | NoHostAvailable
+  | SessionClosed
+  | SchemaMismatch
+  | EncodeError
+  | DecodeError
+  | UnknownProfile
+  | UnknownKeyspace
+
+/**
+ * Why a Cluster could not start: no contact point answered (each one's cause inside), every host refused the
+ * credentials, or `localDataCenter` is in no host's data centre.
+ */
+export type ConnectError = NoHostAvailable | AuthenticationError | ConnectionError | UnknownDataCenter

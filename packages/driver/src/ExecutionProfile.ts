@@ -5,10 +5,11 @@
  */
 import type { Consistency } from "@effect-cql/protocol"
 import * as Context from "effect/Context"
-import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import { UnknownProfile } from "./CqlError.js"
+import * as Defaults from "./internal/defaults.js"
 import * as LoadBalancingPolicy from "./LoadBalancingPolicy.js"
 import * as RetryPolicy from "./RetryPolicy.js"
 import * as SpeculativeExecution from "./SpeculativeExecution.js"
@@ -51,10 +52,10 @@ export const make = (base: ExecutionProfile, options: Options): ExecutionProfile
  * retry policy, no speculative execution. A new load balancing policy each call: give each session its own.
  */
 export const defaults = (options?: { readonly localDc?: string | undefined }): ExecutionProfile => ({
-  consistency: "LOCAL_ONE",
-  serialConsistency: "SERIAL",
-  requestTimeout: Duration.seconds(12),
-  pageSize: 5000,
+  consistency: Defaults.CONSISTENCY,
+  serialConsistency: Defaults.SERIAL_CONSISTENCY,
+  requestTimeout: Duration.millis(Defaults.REQUEST_TIMEOUT_MS),
+  pageSize: Defaults.PAGE_SIZE,
   idempotent: false,
   loadBalancing: LoadBalancingPolicy.defaultPolicy(options),
   retry: RetryPolicy.defaultRetryPolicy,
@@ -75,21 +76,14 @@ export const profiles = (config?: {
   readonly localDc?: string | undefined
   readonly default?: Options
   readonly named?: Readonly<Record<string, Options>>
-}): Profiles => {
-  const base = make(defaults({ localDc: config?.localDc }), config?.default ?? {})
-  const named = new Map<string, ExecutionProfile>([["default", base]])
-  for (const [name, options] of Object.entries(config?.named ?? {})) if (name !== "default") named.set(name, make(base, options))
-  return { default: base, named }
-}
+}): Profiles =>
+  over(make(defaults({ localDc: config?.localDc }), config?.default ?? {}), config?.named)
 
-/** A statement or fiber named a profile the session does not have. */
-export class UnknownProfile extends Data.TaggedError("UnknownProfile")<{
-  readonly name: string
-  readonly known: ReadonlyArray<string>
-}> {
-  override get message() {
-    return `no execution profile named "${this.name}" (known: ${this.known.join(", ")})`
-  }
+/** `base` as the default profile, and the named ones, each over it. The name "default" names `base`. */
+export const over = (base: ExecutionProfile, named?: Readonly<Record<string, Options>>): Profiles => {
+  const profiles = new Map<string, ExecutionProfile>([["default", base]])
+  for (const [name, options] of Object.entries(named ?? {})) if (name !== "default") profiles.set(name, make(base, options))
+  return { default: base, named: profiles }
 }
 
 /** How a request picks its profile: a name, a profile value, or nothing for the default. */

@@ -9,7 +9,6 @@
  */
 import type { Consistency } from "@effect-cql/protocol"
 import type * as CqlError from "./CqlError.js"
-import type { RequestError } from "./Session.js"
 
 export type RetryDecision =
   | { readonly _tag: "RetrySameHost"; readonly consistency: Consistency.Consistency | undefined }
@@ -61,7 +60,7 @@ export interface RetryPolicy {
 }
 
 /** The decision `policy` makes for `error`; errors no policy can help with are rethrown. */
-export const decide = (policy: RetryPolicy, error: RequestError, context: RetryContext): RetryDecision => {
+export const decide = (policy: RetryPolicy, error: CqlError.RequestError, context: RetryContext): RetryDecision => {
   switch (error._tag) {
     case "ReadTimeout":
       return policy.onReadTimeout(error, context)

@@ -1,3 +1,4 @@
+export * as Cluster from "./Cluster.js"
 export * as CqlError from "./CqlError.js"
 export * as Executor from "./Executor.js"
 export * as Metrics from "./Metrics.js"

@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as CqlError from "../src/CqlError.js"
 import * as ExecutionProfile from "../src/ExecutionProfile.js"
 import type { Host } from "../src/Metadata.js"
 import * as RetryPolicy from "../src/RetryPolicy.js"
@@ -60,7 +61,7 @@ describe("ExecutionProfile", () => {
     expect(ExecutionProfile.select(profiles, "olap")).toEqual(Either.right(profiles.named.get("olap")))
     expect(ExecutionProfile.select(profiles, own)).toEqual(Either.right(own))
     const unknown = ExecutionProfile.select(profiles, "oltp")
-    expect(unknown).toEqual(Either.left(new ExecutionProfile.UnknownProfile({ name: "oltp", known: ["default", "olap"] })))
+    expect(unknown).toEqual(Either.left(new CqlError.UnknownProfile({ name: "oltp", known: ["default", "olap"] })))
     expect(Either.isLeft(unknown) && unknown.left.message).toBe('no execution profile named "oltp" (known: default, olap)')
   })
 

@@ -39,7 +39,7 @@ const sameEverywhere: ReadonlyArray<RequestError> = [
   new CqlError.SyntaxError(base),
   new CqlError.Invalid(base),
   new CqlError.Unauthorized(base),
-  new CqlError.ConfigError(base),
+  new CqlError.InvalidConfiguration(base),
   new CqlError.AlreadyExists({ ...base, keyspace: "ks", table: "t" }),
   new CqlError.FunctionFailure({ ...base, keyspace: "ks", function: "f", argTypes: [] }),
   new CqlError.ProtocolViolation(base),

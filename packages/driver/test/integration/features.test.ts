@@ -3,7 +3,7 @@
  * metrics, spans, configuration from the environment, and shutdown with many requests in flight.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Metrics, Registry, RetryPolicy, Session } from "@effect-cql/driver"
+import { Cluster, Metrics, RetryPolicy, Session } from "@effect-cql/driver"
 import { Cause, Config, ConfigProvider, Context, Effect, Exit, Fiber, Layer, Metric, MetricLabel, Option, Redacted, Schema, Scope, Tracer } from "effect"
 
 const ks = "it_features"
@@ -28,7 +28,7 @@ describe("Session features", () => {
       Effect.gen(function* () {
         yield* setup
         const s = yield* Session.Session
-        const registry = yield* Registry.RegistryService
+        const registry = (yield* Cluster.Cluster).registry
         registry.registerUdt(ks, "point", Point)
         yield* s.execute(`INSERT INTO ${ks}.shapes (id, origin, path) VALUES (?, ?, ?)`, [1, new Point({ x: 1, y: -2 }), [new Point({ x: 3, y: 4 })]])
         const row = (yield* s.execute(`SELECT origin, path FROM ${ks}.shapes WHERE id = ?`, [1])).rows[0]!
@@ -77,7 +77,7 @@ describe("Session features", () => {
       Effect.gen(function* () {
         yield* setup
         const s = yield* Session.Session
-        const registry = yield* Registry.RegistryService
+        const registry = (yield* Cluster.Cluster).registry
         expect(s.protocolVersion).toBe(5)
         yield* s.execute(`DROP TABLE IF EXISTS ${ks}.evolving`)
         yield* s.execute(`CREATE TABLE ${ks}.evolving (k int PRIMARY KEY, a text)`)

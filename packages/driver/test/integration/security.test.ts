@@ -7,7 +7,7 @@ import { Effect, Layer, Redacted } from "effect"
 import { readFileSync } from "node:fs"
 import { type Cluster, startCluster } from "../../../../scripts/harness.js"
 
-const version = (layer: Layer.Layer<Session.Session | Session.ClusterServices, Session.RequestError>) =>
+const version = <E>(layer: Layer.Layer<Session.Session, E>) =>
   Effect.map(Session.Session, (s) => s.execute("SELECT release_version FROM system.local")).pipe(
     Effect.flatten,
     Effect.map((rs) => String(rs.rows[0]!["release_version"])),

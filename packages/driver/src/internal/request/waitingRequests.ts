@@ -7,58 +7,55 @@
  * A fiber waits for one async step at a time, so a request is abandoned exactly when its fiber, before the answer
  * came, either ends (it was interrupted) or starts another request (it was interrupted inside an uninterruptible
  * region that went on). Both are seen here, once per fiber and once per request, and the abandoned request is
- * cancelled then: its callback dropped, its stream id orphaned until the late answer (`Connection.cancel`).
+ * cancelled then (`Cancelable.cancel`: its attempts' callbacks dropped, their stream ids orphaned until the late
+ * answers).
  */
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
-import type { HostMetrics } from "../../Metrics.js"
-import type { Connection } from "../connection/connection.js"
+
+/** A request in flight that can be given up on. */
+export interface Cancelable {
+  cancel(): void
+}
 
 /** A fiber's slot: the request it waits for, if any. */
 export class Waiting {
-  private conn: Connection | undefined = undefined
-  private id = -1
-  private metrics: HostMetrics | undefined = undefined
-  private started = 0
+  private request: Cancelable | undefined = undefined
 
-  set(conn: Connection, id: number, metrics: HostMetrics, started: number): void {
+  set(request: Cancelable): void {
     this.abandon()
-    this.conn = conn
-    this.id = id
-    this.metrics = metrics
-    this.started = started
+    this.request = request
   }
 
-  /** The answer (or a failure) came: nothing to cancel. */
-  settled(): void {
-    this.conn = undefined
-    this.metrics = undefined
+  /** `request` ended (answered or failed): nothing to cancel. */
+  settled(request: Cancelable): void {
+    if (this.request === request) this.request = undefined
   }
 
-  /** The fiber stopped waiting: cancel the request, and count it as ended in the metrics. */
+  /** The fiber stopped waiting: cancel the request. */
   readonly abandon = (): void => {
-    const conn = this.conn
-    if (conn === undefined) return
-    conn.cancel(this.id)
-    this.metrics!.requestEnded(performance.now() - this.started, "Interrupted")
-    this.settled()
+    const request = this.request
+    if (request === undefined) return
+    this.request = undefined
+    request.cancel()
   }
 }
 
 const byFiber = new WeakMap<Fiber.RuntimeFiber<unknown, unknown>, Waiting>()
 
-/**
- * The slot of the fiber running now (call from an `Effect.async` register, which runs on its fiber); undefined
- * outside a fiber.
- */
-export const current = (): Waiting | undefined => {
-  const fiber = Fiber.getCurrentFiber()
-  if (Option.isNone(fiber)) return undefined
-  let w = byFiber.get(fiber.value)
+/** The slot of `fiber`, made (and its observer added) on the fiber's first request. */
+export const of = (fiber: Fiber.RuntimeFiber<unknown, unknown>): Waiting => {
+  let w = byFiber.get(fiber)
   if (w === undefined) {
     w = new Waiting()
-    byFiber.set(fiber.value, w)
-    fiber.value.addObserver(w.abandon)
+    byFiber.set(fiber, w)
+    fiber.addObserver(w.abandon)
   }
   return w
+}
+
+/** The slot of the fiber running now (call from an `Effect.async` register); undefined outside a fiber. */
+export const current = (): Waiting | undefined => {
+  const fiber = Fiber.getCurrentFiber()
+  return Option.isNone(fiber) ? undefined : of(fiber.value)
 }
