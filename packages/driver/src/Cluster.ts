@@ -208,8 +208,11 @@ const make = (config: ClusterConfig): Effect.Effect<
     }
     // Every pool set in step with the topology: the shared one and the Sessions' keyspace pools.
     const synced = new Set<ConnectionPools.ConnectionPools>()
+    // Sized, then the first round of each pool's connections: requests right after should find them.
     const ensureAll = (set: ConnectionPools.ConnectionPools) =>
-      Effect.forEach(metadata.current().hosts.values(), (host) => set.ensure(host, distance(host)))
+      Effect.forEach(metadata.current().hosts.values(), (host) => set.ensure(host, distance(host))).pipe(
+        Effect.flatMap((all) => Effect.forEach(all, (pool) => (pool === undefined ? Effect.void : pool.initialized), { concurrency: "unbounded", discard: true }))
+      )
     const resize = Effect.suspend(() => Effect.forEach(synced, ensureAll, { discard: true }))
 
     /** Keeps `set` sized and in step with the metadata's events for the caller's scope. */
@@ -217,11 +220,9 @@ const make = (config: ClusterConfig): Effect.Effect<
       Effect.gen(function* () {
         // Subscribe before the first pass, so that no host added in between is missed.
         const queue = yield* events.subscribe
-        const initial = yield* ensureAll(set)
+        yield* ensureAll(set)
         synced.add(set)
         yield* Effect.addFinalizer(() => Effect.sync(() => synced.delete(set)))
-        // The first requests should find connections: wait for the first round of each pool.
-        yield* Effect.forEach(initial, (pool) => (pool === undefined ? Effect.void : pool.initialized), { concurrency: "unbounded", discard: true })
         yield* Queue.take(queue).pipe(
           Effect.flatMap((event) => {
             switch (event._tag) {

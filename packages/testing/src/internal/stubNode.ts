@@ -250,7 +250,7 @@ export class StubNode implements ConnectionHost {
   answer(conn: StubConnection, req: Request.Request<RawValue>, env: Frame.Envelope): Outcome {
     switch (req._tag) {
       case "Query":
-        return this.statement(conn, "query", req.query, tokenize(req.query), conn.keyspace, req.params, undefined)
+        return this.statement(conn, "query", req.query, tokenize(req.query), req.params.keyspace ?? conn.keyspace, req.params, undefined)
       case "Prepare":
         return this.prepare(conn, req)
       case "Execute": {
