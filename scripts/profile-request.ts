@@ -9,8 +9,8 @@
  *   node [--cpu-prof] bench/.build/profile-request.mjs [total=100000] [concurrency=256] [target=stub|cassandra] [mode=promise|fiber] [rounds=3] [traced]
  *
  * target "stub": bench/.build/stub-target.mjs (the benchmark's null server) in a process of its own on 127.0.1.1,
- * so a profile is the client's alone; "cassandra": the node on 127.0.0.1. mode "promise": one `runPromise` per
- * request, as the benchmark's runner calls it; "fiber": the workers are fibers of one program. "traced" provides a
+ * so a profile is the client's alone; "cassandra": the node on 127.0.0.1. mode "promise": `executePromise` per
+ * request (no fiber), as the benchmark's Promise runner calls it; "fiber": the workers are fibers of one program. "traced" provides a
  * tracer (Effect's own spans, collected by nobody) in place of the built-in one, so every request makes its span as
  * it would under an OpenTelemetry exporter.
  */
@@ -77,7 +77,7 @@ try {
       await runtime.runPromise(Effect.all(Array.from({ length: concurrency }, () => worker), { concurrency: "unbounded", discard: true }))
     } else {
       const worker = async () => {
-        while (next < total) await runtime.runPromise(s.execute(query, [next++ % 100], options))
+        while (next < total) await s.executePromise(query, [next++ % 100], options)
       }
       await Promise.all(Array.from({ length: concurrency }, worker))
     }

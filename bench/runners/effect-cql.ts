@@ -3,9 +3,8 @@
  * it:
  * - `effect-cql`: the workers are fibers of one Effect program, each running its requests in a loop: how an
  *   Effect service runs them;
- * - `effect-cql-promise`: Promise workers, as for the other drivers, each request one `runPromise` of
- *   `session.execute`: how Promise code crossing into Effect would call it (the crossing costs a fiber and a
- *   Promise per request).
+ * - `effect-cql-promise`: Promise workers, as for the other drivers: how Promise code calls it. Statements go
+ *   through `session.executePromise` (no fiber per request); batches and streams through one `runPromise` each.
  * Streaming uses `session.stream` (one chunk per page) in both.
  */
 import { Session } from "@effect-cql/driver"
@@ -46,8 +45,8 @@ await main(async (spec) => {
   const failed = Symbol("failed")
   return {
     protocol: session.protocolVersion,
-    select: (k) => runtime.runPromise(select(k)),
-    insert: (k) => runtime.runPromise(insert(k)),
+    select: (k) => session.executePromise(cql.select, [k], prepared),
+    insert: (k) => session.executePromise(cql.insert, [k, nameOf(k), nOf(k), scoreOf(k)], prepared),
     batch: (p) => runtime.runPromise(batch(p)),
     scan: (lo, hi, pageSize, onPage) =>
       runtime.runPromise(

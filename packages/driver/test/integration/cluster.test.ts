@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Cluster as Clusters, ConnectionPools, LoadBalancingPolicy, Session, TokenMap } from "@effect-cql/driver"
 import { Codec, DataType } from "@effect-cql/protocol"
-import { Context, Effect, Either, Exit, Fiber, Layer, Option, Queue, Schedule, Scope } from "effect"
+import { Context, Effect, Either, Exit, Fiber, Layer, Option, Queue, Scope } from "effect"
 import { type Cluster, startCluster } from "../../../../scripts/harness.js"
 
 const build = (config: Session.SessionConfig) =>
@@ -132,7 +132,8 @@ describe("three nodes", () => {
         // The pool's open connections (one entry per connection in the snapshot), until there is one.
         const refilled = yield* pools.snapshot.pipe(
           Effect.map((all) => all.find((p) => p.endpoint === victim)?.inFlight.length ?? 0),
-          Effect.repeat({ until: (open) => open > 0, schedule: Schedule.spaced("200 millis") }),
+          Effect.zipLeft(Effect.sleep("200 millis")),
+          Effect.repeat({ until: (open) => open > 0 }),
           Effect.timeout("20 seconds")
         )
         expect(refilled).toBeGreaterThan(0)
