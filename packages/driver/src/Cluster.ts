@@ -168,7 +168,7 @@ const checkDataCenter = (config: ClusterConfig, metadata: MetadataService.Metada
 
 const make = (config: ClusterConfig): Effect.Effect<
   ClusterService,
-  CqlError.UnknownDataCenter,
+  CqlError.UnknownDataCenter | CqlError.UnknownKeyspace,
   | Scope.Scope
   | MetadataService.MetadataService
   | HostEvents.HostEvents
@@ -189,6 +189,10 @@ const make = (config: ClusterConfig): Effect.Effect<
     const timestamps = yield* TimestampGenerator.TimestampGenerator
     const executor = yield* Executor.Executor
     yield* checkDataCenter(config, metadata)
+    // The pools' connections start in `keyspace` (USE): one that does not exist would keep them from ever opening.
+    if (config.keyspace !== undefined && !metadata.current().keyspaces.has(config.keyspace)) {
+      return yield* Effect.fail(new CqlError.UnknownKeyspace({ keyspace: config.keyspace }))
+    }
 
     const loadBalancing = config.loadBalancing ?? LoadBalancingPolicy.defaultPolicy({ localDc: config.localDataCenter })
     const requestTimeoutMs = millis(config.requestTimeout, Defaults.REQUEST_TIMEOUT_MS)
@@ -336,10 +340,10 @@ const make = (config: ClusterConfig): Effect.Effect<
 
 /**
  * The Cluster for the layer's scope. It fails when no contact point answers (`NoHostAvailable`, with each one's
- * cause), when every host refused the credentials (`AuthenticationError`), or when `localDataCenter` names a data
- * centre no host is in (`UnknownDataCenter`).
+ * cause), when every host refused the credentials (`AuthenticationError`), when `localDataCenter` names a data
+ * centre no host is in (`UnknownDataCenter`), or when `keyspace` does not exist (`UnknownKeyspace`).
  */
-export const layer = (config: ClusterConfig): Layer.Layer<Cluster, CqlError.ConnectError> => {
+export const layer = (config: ClusterConfig): Layer.Layer<Cluster, CqlError.ConnectError | CqlError.UnknownKeyspace> => {
   const connection = connectionOptions(config)
   const control = ControlConnection.layerWithMetadata({
     contactPoints: config.contactPoints,
@@ -362,10 +366,12 @@ export const layer = (config: ClusterConfig): Layer.Layer<Cluster, CqlError.Conn
   )
   return Layer.scoped(Cluster, make(config)).pipe(
     Layer.provide(services),
-    Layer.mapError((e): CqlError.ConnectError => (e._tag === "NoHostAvailable" ? fromStartFailure(e) : e))
+    Layer.mapError((e) => (e._tag === "NoHostAvailable" ? fromStartFailure(e) : e))
   )
 }
 
 /** The same, with settings read through Effect Config (e.g. from the environment). */
-export const layerConfig = (config: Config.Config.Wrap<ClusterConfig>): Layer.Layer<Cluster, CqlError.ConnectError | ConfigError.ConfigError> =>
+export const layerConfig = (
+  config: Config.Config.Wrap<ClusterConfig>
+): Layer.Layer<Cluster, CqlError.ConnectError | CqlError.UnknownKeyspace | ConfigError.ConfigError> =>
   Layer.unwrapEffect(Effect.map(Config.unwrap(config), layer))

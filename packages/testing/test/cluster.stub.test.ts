@@ -178,6 +178,9 @@ describe("Session keyspaces", () => {
       const error = yield* Effect.flip(Effect.scoped(Session.make({ keyspace: "missing_ks" })).pipe(Effect.provideService(Cluster.Cluster, live)))
       expect(error).toEqual(new CqlError.UnknownKeyspace({ keyspace: "missing_ks" }))
       expect(error.message).toContain("missing_ks")
+      // The Cluster's own keyspace (its pools' connections start there) is checked when it starts.
+      const fromLayer = yield* Effect.flip(Effect.scoped(Layer.build(Session.layer({ contactPoints: [server.contactPoints[0]!], keyspace: "missing_ks" }))))
+      expect(fromLayer).toEqual(new CqlError.UnknownKeyspace({ keyspace: "missing_ks" }))
     }))
 })
 
