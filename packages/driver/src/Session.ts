@@ -22,7 +22,7 @@
  * handler that sends, retries and completes it (requestHandler.ts). Traced requests (a tracer provided) run that
  * `Effect.async` in a span (spans.ts).
  */
-import type { Consistency, Request, Rows } from "@effect-cql/protocol"
+import type { Consistency, Rows } from "@effect-cql/protocol"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Config from "effect/Config"
@@ -30,7 +30,6 @@ import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
@@ -44,29 +43,17 @@ import * as CqlError from "./CqlError.js"
 import * as ExecutionProfile from "./ExecutionProfile.js"
 import { coreOf } from "./internal/clusterCore.js"
 import * as Defaults from "./internal/defaults.js"
-import { bindByName, hasValues, isNamed, Messages } from "./internal/request/messages.js"
+import { Messages } from "./internal/request/messages.js"
 import type { PoolLookup } from "./internal/request/prepareHandler.js"
-import {
-  BatchRequest,
-  ExecuteRequest,
-  PrepareRequest,
-  QueryRequest,
-  type RequestContext,
-  type RequestHandler,
-  type Resume,
-  type SessionState
-} from "./internal/request/requestHandler.js"
+import type { RequestContext, SessionState } from "./internal/request/requestHandler.js"
 import { emptyResultSet, ResultShaping } from "./internal/request/resultShaping.js"
-import { inSpan, isTraced, type Operation } from "./internal/request/spans.js"
-import * as UdtMapping from "./internal/request/udtMapping.js"
-import * as WaitingRequests from "./internal/request/waitingRequests.js"
+import { SessionRequests } from "./internal/request/sessionRequests.js"
 import type * as LoadBalancingPolicy from "./LoadBalancingPolicy.js"
 import type * as Registry from "./Registry.js"
 import type { ResultSet } from "./ResultSet.js"
 import * as RetryPolicy from "./RetryPolicy.js"
 import * as SpeculativeExecution from "./SpeculativeExecution.js"
 import * as Statement from "./Statement.js"
-import * as TokenMap from "./TokenMap.js"
 
 export type RequestError = CqlError.RequestError
 
@@ -143,20 +130,6 @@ export const Session = Context.GenericTag<Session>("@effect-cql/driver/Session")
 
 const millis = (d: Duration.DurationInput | undefined, fallback: number) => (d === undefined ? fallback : Duration.toMillis(d))
 
-/** `USE name` / `USE "Name"` (a statement of its own, optionally ended by `;`): the keyspace it names. */
-const useTarget = (query: string): string | undefined => {
-  const m = /^\s*use\s+(?:"((?:[^"]|"")+)"|([A-Za-z][A-Za-z0-9_]*))\s*;?\s*$/i.exec(query)
-  if (m === null) return undefined
-  // Quoted names are case-sensitive; unquoted ones are folded to lower case, as CQL does.
-  return m[1] !== undefined ? m[1].replaceAll('""', '"') : m[2]!.toLowerCase()
-}
-
-/** The children of a batch, bound, and its routing key. */
-interface BoundBatch {
-  readonly children: Array<Request.BatchStatement>
-  readonly routingKey: Uint8Array | undefined
-}
-
 /**
  * A scoped Session over the Cluster in context. Fails with `UnknownKeyspace` when its keyspace does not exist.
  * The Cluster must be a live one (`Cluster.layer`).
@@ -179,7 +152,7 @@ export const make = (options: SessionOptions = {}): Effect.Effect<Session, CqlEr
             Effect.flatMap(() => (metadata.current().keyspaces.has(name) ? Effect.void : Effect.fail(new CqlError.UnknownKeyspace({ keyspace: name }))))
           )
 
-    let keyspace = options.keyspace ?? cluster.config.keyspace
+    const keyspace = options.keyspace ?? cluster.config.keyspace
     if (keyspace !== undefined) yield* checkKeyspace(keyspace)
 
     const requestTimeoutMs = millis(options.requestTimeout, core.requestTimeoutMs)
@@ -250,120 +223,17 @@ export const make = (options: SessionOptions = {}): Effect.Effect<Session, CqlEr
 
     const hosts = [...metadata.current().hosts.values()].filter((h) => ctx.pools.get(h.endpoint)?.pick() !== undefined).map((h) => h.endpoint)
 
-    /**
-     * A request's profile: its statement's `profile`, else its fiber's (`ExecutionProfile.withProfile`), else the
-     * session's own.
-     */
-    const profileFor = (
-      selector: string | undefined,
-      fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined
-    ): ExecutionProfile.ExecutionProfile | CqlError.UnknownProfile => {
-      const s = selector ?? (fiber === undefined ? undefined : Context.get(fiber.currentContext, ExecutionProfile.CurrentProfile))
-      if (s === undefined) return sessionProfile
-      const p = ExecutionProfile.select(profiles, s)
-      return Either.isLeft(p) ? p.left : p.right
-    }
-    /** A statement's options over its profile's settings; the options as they are on the session's own profile. */
-    const overProfile = <O extends Statement.QueryOptions>(o: O | undefined, p: ExecutionProfile.ExecutionProfile): O | undefined =>
-      p === sessionProfile
-        ? o
-        : ({ consistency: p.consistency, serialConsistency: p.serialConsistency, timeout: p.requestTimeout, pageSize: p.pageSize, idempotent: p.idempotent, ...o } as O)
-
-    /**
-     * Runs `handler` over its plan, `resume` getting the outcome: in a span when the fiber is traced (a second
-     * `Effect.async` inside it), else directly.
-     */
-    const start = <A>(
-      handler: RequestHandler<A>,
-      plan: Iterable<import("./Metadata.js").Host>,
-      fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined,
-      span: { readonly operation: Operation; readonly query: string; readonly keyspace: string | undefined },
-      resume: Resume<A>
-    ): void => {
-      if (fiber !== undefined && isTraced(fiber)) {
-        const waiting = WaitingRequests.of(fiber)
-        return resume(inSpan(span.operation, span.query, span.keyspace, handler, Effect.async<A, RequestError>((r) => handler.run(plan, r, waiting))))
-      }
-      handler.run(plan, resume, fiber === undefined ? undefined : WaitingRequests.of(fiber))
-    }
-
-    /** The values to bind to a prepared statement: by position or name, through the registered UDT Schemas. */
-    const bindValues = (prepared: Registry.PreparedStatement, params: Statement.Params | undefined): Either.Either<ReadonlyArray<unknown>, CqlError.SchemaMismatch> => {
-      const encoded = UdtMapping.encodeValues(registry, prepared.bindTypes, params === undefined ? [] : isNamed(params) ? bindByName(prepared.bindColumns, params) : params)
-      return Either.isRight(encoded)
-        ? (encoded as Either.Either<ReadonlyArray<unknown>, never>)
-        : Either.left(new CqlError.SchemaMismatch({ message: `a parameter of "${prepared.query}" does not match its UDT Schema`, cause: encoded.left }))
-    }
-
-    /** PREPARE over the plan; once one node has it, the Executor prepares it on the others in the background. */
-    const startPrepare = (
-      query: string,
-      ks: string | undefined,
-      profile: ExecutionProfile.ExecutionProfile,
-      fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined,
-      resume: Resume<Registry.PreparedStatement>
-    ): void => {
-      const pools = ctx.pools
-      start(new PrepareRequest(ctx, profile, query, ks), profile.loadBalancing.newQueryPlan(metadata.current(), { keyspace: ks }), fiber, { operation: "prepare", query, keyspace: ks }, (outcome) => {
-        const everywhere = core.executor.submit("prepare on all hosts", core.prepares.everywhere(pools, metadata.current().hosts.keys(), query, ks))
-        resume(Effect.tap(outcome, () => everywhere))
-      })
-    }
-
     /** `USE ks`: the Session's keyspace, for every later request (see the module doc). */
-    const use = (name: string): Effect.Effect<ResultSet<any>, RequestError> =>
+    const use = (name: string): Effect.Effect<ResultSet<never>, RequestError> =>
       Effect.gen(function* () {
         yield* checkKeyspace(name)
-        if (name !== keyspace) {
+        if (name !== requests.keyspace) {
           ctx.pools = yield* poolsFor(name)
-          keyspace = name
+          requests.keyspace = name
         }
         return emptyResultSet("")
       })
-
-    /**
-     * A statement's request: its options over its profile, then (prepared) the registry lookup, binding, routing
-     * key and plan, all in plain TypeScript; `resume` gets the outcome.
-     */
-    const startStatement = <A>(
-      statement: Statement.Statement<A>,
-      extra: Statement.QueryOptions | undefined,
-      fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined,
-      resume: Resume<ResultSet<A>>
-    ): void => {
-      const encoded = Statement.encodeParams(statement)
-      if (Either.isLeft(encoded)) return resume(Effect.fail(encoded.left))
-      const own = extra === undefined ? statement.options : { ...statement.options, ...extra }
-      const profile = profileFor(own?.profile, fiber)
-      if (profile instanceof CqlError.UnknownProfile) return resume(Effect.fail(profile))
-      const o = overProfile(own, profile)
-      const ks = o?.keyspace ?? keyspace
-      const idempotent = o?.idempotent === true
-      const consistency = o?.consistency ?? defaultConsistency
-      const params = encoded.right
-      const span = { operation: "execute" as const, query: statement.query, keyspace: ks }
-      if (!(o?.prepare ?? hasValues(params))) {
-        const target = useTarget(statement.query)
-        if (target !== undefined) return resume(use(target) as Effect.Effect<ResultSet<A>, RequestError>)
-        const handler = new QueryRequest(ctx, profile, idempotent, statement, params, o, messages.keyspaceOf(o, keyspace))
-        return start(handler, profile.loadBalancing.newQueryPlan(metadata.current(), { keyspace: ks, consistency }), fiber, span, resume)
-      }
-      const run = (prepared: Registry.PreparedStatement, resume: Resume<ResultSet<A>>): void => {
-        const values = bindValues(prepared, params)
-        if (Either.isLeft(values)) return resume(Effect.fail(values.left))
-        const routing = {
-          keyspace: prepared.bindColumns[0]?.keyspace ?? ks,
-          routingKey: TokenMap.routingKeyOfValues(prepared.bindTypes, values.right, prepared.pkIndexes),
-          consistency
-        }
-        start(new ExecuteRequest(ctx, profile, idempotent, statement, prepared, values.right, o), profile.loadBalancing.newQueryPlan(metadata.current(), routing), fiber, span, resume)
-      }
-      const cached = registry.getPrepared(ks, statement.query)
-      if (cached !== undefined) return run(cached, resume)
-      startPrepare(statement.query, ks, profile, fiber, (outcome) =>
-        resume(Effect.flatMap(outcome, (prepared) => Effect.async<ResultSet<A>, RequestError>((r) => run(prepared, r))))
-      )
-    }
+    const requests = new SessionRequests({ ctx, metadata, executor: core.executor, profiles, use }, keyspace)
 
     const currentFiber = (): Fiber.RuntimeFiber<unknown, unknown> | undefined => {
       const f = Fiber.getCurrentFiber()
@@ -374,14 +244,14 @@ export const make = (options: SessionOptions = {}): Effect.Effect<Session, CqlEr
       typeof q === "string" ? ({ query: q, params, options: o } as Statement.Statement<A>) : q
 
     const runStatement = <A>(statement: Statement.Statement<A>, extra?: Statement.QueryOptions): Effect.Effect<ResultSet<A>, RequestError> =>
-      Effect.async<ResultSet<A>, RequestError>((resume) => startStatement(statement, extra, currentFiber(), resume))
+      Effect.async<ResultSet<A>, RequestError>((resume) => requests.statement(statement, extra, currentFiber(), resume))
 
     const execute = (<A>(q: string | Statement.Statement<A>, params?: Statement.Params, o?: Statement.QueryOptions) =>
       runStatement(toStatement(q, params, o))) as Session["execute"]
 
     const executePromise = (<A>(q: string | Statement.Statement<A>, params?: Statement.Params, o?: Statement.QueryOptions) =>
       new Promise<ResultSet<A>>((resolve, reject) =>
-        startStatement(toStatement(q, params, o), undefined, undefined, (outcome) => {
+        requests.statement(toStatement(q, params, o), undefined, undefined, (outcome) => {
           const settle = (exit: Exit.Exit<ResultSet<A>, RequestError>) =>
             Exit.isSuccess(exit) ? resolve(exit.value) : reject(Cause.squash(exit.cause))
           // The common outcome is already an Exit; warnings and schema changes need the runtime.
@@ -401,66 +271,17 @@ export const make = (options: SessionOptions = {}): Effect.Effect<Session, CqlEr
 
     const prepare = (query: string, o?: { readonly keyspace?: string; readonly profile?: string }) =>
       Effect.async<Registry.PreparedStatement, RequestError>((resume) => {
-        const ks = o?.keyspace ?? keyspace
+        const ks = o?.keyspace ?? requests.keyspace
         const cached = registry.getPrepared(ks, query)
         if (cached !== undefined) return resume(Effect.succeed(cached))
         const fiber = currentFiber()
-        const profile = profileFor(o?.profile, fiber)
+        const profile = requests.profileFor(o?.profile, fiber)
         if (profile instanceof CqlError.UnknownProfile) return resume(Effect.fail(profile))
-        startPrepare(query, ks, profile, fiber, resume)
+        requests.prepare(query, ks, profile, fiber, resume)
       })
 
-    /**
-     * The children of a batch, bound, and its routing key; or the first error; or the query of a child with values
-     * that is not prepared yet (the caller prepares it and builds the batch again: once per statement).
-     */
-    const batchChildren = (
-      statements: ReadonlyArray<Statement.Statement<unknown> | string>,
-      ks: string | undefined
-    ): Either.Either<BoundBatch, RequestError> | string => {
-      const children: Array<Request.BatchStatement> = []
-      let routingKey: Uint8Array | undefined
-      for (let i = 0; i < statements.length; i++) {
-        const s = statements[i]!
-        const st = typeof s === "string" ? { query: s } : s
-        const encoded = Statement.encodeParams(st)
-        if (Either.isLeft(encoded)) return Either.left(encoded.left)
-        const p = encoded.right
-        if (p === undefined || (Array.isArray(p) && p.length === 0)) {
-          children.push({ query: st.query, values: [] })
-          continue
-        }
-        const prepared = registry.getPrepared(ks, st.query)
-        if (prepared === undefined) return st.query
-        const values = bindValues(prepared, p)
-        if (Either.isLeft(values)) return Either.left(values.left)
-        // Route the batch by its first statement's partition key (a single-partition batch lands on a replica).
-        routingKey ??= TokenMap.routingKeyOfValues(prepared.bindTypes, values.right, prepared.pkIndexes)
-        children.push({ id: prepared.id, values: values.right, types: prepared.bindTypes })
-      }
-      return Either.right({ children, routingKey })
-    }
-
-    /** A batch: like a statement, one `Effect.async` once its children are prepared. */
-    const batch = (statements: ReadonlyArray<Statement.Statement<unknown> | string>, batchOptions?: Statement.BatchOptions) => {
-      const run = (resume: Resume<ResultSet>): void => {
-        const fiber = currentFiber()
-        const profile = profileFor(batchOptions?.profile, fiber)
-        if (profile instanceof CqlError.UnknownProfile) return resume(Effect.fail(profile))
-        const o = overProfile(batchOptions, profile)
-        const ks = o?.keyspace ?? keyspace
-        const built = batchChildren(statements, ks)
-        if (typeof built === "string") {
-          return startPrepare(built, ks, profile, fiber, (outcome) => resume(Effect.flatMap(outcome, () => Effect.async(run))))
-        }
-        if (Either.isLeft(built)) return resume(Effect.fail(built.left))
-        const { children, routingKey } = built.right
-        const consistency = o?.consistency ?? defaultConsistency
-        const handler = new BatchRequest(ctx, profile, o?.idempotent === true, children, o, messages.keyspaceOf(o, keyspace))
-        start(handler, profile.loadBalancing.newQueryPlan(metadata.current(), { keyspace: ks, routingKey, consistency }), fiber, { operation: "batch", query: "BATCH", keyspace: ks }, resume)
-      }
-      return Effect.async<ResultSet, RequestError>(run)
-    }
+    const batch = (statements: ReadonlyArray<Statement.Statement<unknown> | string>, batchOptions?: Statement.BatchOptions) =>
+      Effect.async<ResultSet, RequestError>((resume) => requests.batch(statements, batchOptions, currentFiber(), resume))
 
     const session: Session = {
       execute,
@@ -468,7 +289,7 @@ export const make = (options: SessionOptions = {}): Effect.Effect<Session, CqlEr
       prepare,
       batch,
       stream,
-      keyspace: () => keyspace,
+      keyspace: () => requests.keyspace,
       protocolVersion: core.protocolVersion,
       hosts
     }

@@ -37,6 +37,7 @@ export interface MessageDefaults {
 /** The messages of one Session: its defaults, read once. */
 export class Messages {
   private readonly plainSendOptions: SendOptions
+  private readonly byColumns = new WeakMap<ReadonlyArray<Rows.ColumnSpec>, SendOptions>()
   constructor(readonly defaults: MessageDefaults) {
     this.plainSendOptions = { timeoutMs: defaults.requestTimeoutMs, tracing: false }
   }
@@ -135,11 +136,19 @@ export class Messages {
     return keyspace === undefined || this.defaults.protocolVersion < 5 ? { _tag: "Prepare", query } : { _tag: "Prepare", query, keyspace }
   }
 
-  /** One object per request at most; none for a statement with no timeout, tracing or result columns. */
+  /**
+   * None made for a statement with no timeout or tracing of its own: the plain options, or those of its prepared
+   * result columns (one object per prepared statement); else one per attempt.
+   */
   sendOptions(options: Statement.QueryOptions | undefined, resultColumns?: ReadonlyArray<Rows.ColumnSpec>): SendOptions {
     const timeout = options?.timeout
     const tracing = options?.tracing === true
-    if (timeout === undefined && !tracing && resultColumns === undefined) return this.plainSendOptions
+    if (timeout === undefined && !tracing) {
+      if (resultColumns === undefined) return this.plainSendOptions
+      let cached = this.byColumns.get(resultColumns)
+      if (cached === undefined) this.byColumns.set(resultColumns, (cached = { timeoutMs: this.defaults.requestTimeoutMs, tracing: false, resultColumns }))
+      return cached
+    }
     const timeoutMs = timeout === undefined ? this.defaults.requestTimeoutMs : Duration.toMillis(timeout)
     return resultColumns === undefined ? { timeoutMs, tracing } : { timeoutMs, tracing, resultColumns }
   }

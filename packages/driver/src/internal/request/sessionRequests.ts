@@ -1,0 +1,235 @@
+/**
+ * A Session's requests, from a statement (or a batch, or a query to prepare) to a started request handler: the
+ * statement's options over its execution profile, the registry lookup, binding (through the registered UDT
+ * Schemas), the routing key and the query plan, in plain TypeScript, called from the Session's one `Effect.async`
+ * register (or a Promise executor) with the `resume` that gets the outcome.
+ *
+ * A statement not prepared yet is prepared first (PREPARE over the plan, then in the background on every other
+ * host); a `USE` goes to the Session (`use`), never to a connection.
+ */
+import type { Consistency, Request } from "@effect-cql/protocol"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import type * as Fiber from "effect/Fiber"
+import * as CqlError from "../../CqlError.js"
+import * as ExecutionProfile from "../../ExecutionProfile.js"
+import type { Executor } from "../../Executor.js"
+import type { Host } from "../../Metadata.js"
+import type { MetadataService } from "../../MetadataService.js"
+import type * as Registry from "../../Registry.js"
+import type { ResultSet } from "../../ResultSet.js"
+import * as Statement from "../../Statement.js"
+import * as TokenMap from "../../TokenMap.js"
+import { bindByName, hasValues, isNamed } from "./messages.js"
+import { BatchRequest, ExecuteRequest, PrepareRequest, QueryRequest, type RequestContext, type RequestHandler, type Resume } from "./requestHandler.js"
+import { inSpan, isTraced, type Operation } from "./spans.js"
+import * as UdtMapping from "./udtMapping.js"
+import * as WaitingRequests from "./waitingRequests.js"
+
+type RuntimeFiber = Fiber.RuntimeFiber<unknown, unknown>
+
+/** `USE name` / `USE "Name"` (a statement of its own, optionally ended by `;`): the keyspace it names. */
+export const useTarget = (query: string): string | undefined => {
+  const m = /^\s*use\s+(?:"((?:[^"]|"")+)"|([A-Za-z][A-Za-z0-9_]*))\s*;?\s*$/i.exec(query)
+  if (m === null) return undefined
+  // Quoted names are case-sensitive; unquoted ones are folded to lower case, as CQL does.
+  return m[1] !== undefined ? m[1].replaceAll('""', '"') : m[2]!.toLowerCase()
+}
+
+export interface SessionSettings {
+  readonly ctx: RequestContext
+  readonly metadata: MetadataService
+  readonly executor: Executor
+  readonly profiles: ExecutionProfile.Profiles
+  /** `USE ks`: the Session's own keyspace change. */
+  readonly use: (keyspace: string) => Effect.Effect<ResultSet<never>, CqlError.RequestError>
+}
+
+/** The children of a batch, bound, and its routing key. */
+interface BoundBatch {
+  readonly children: Array<Request.BatchStatement>
+  readonly routingKey: Uint8Array | undefined
+}
+
+export class SessionRequests {
+  private readonly ctx: RequestContext
+  private readonly sessionProfile: ExecutionProfile.ExecutionProfile
+
+  /** The Session's keyspace now (`USE` changes it). */
+  constructor(
+    private readonly settings: SessionSettings,
+    public keyspace: string | undefined
+  ) {
+    this.ctx = settings.ctx
+    this.sessionProfile = settings.profiles.default
+  }
+
+  /**
+   * A request's profile: its statement's `profile`, else its fiber's (`ExecutionProfile.withProfile`), else the
+   * Session's own.
+   */
+  profileFor(selector: string | undefined, fiber: RuntimeFiber | undefined): ExecutionProfile.ExecutionProfile | CqlError.UnknownProfile {
+    const s = selector ?? (fiber === undefined ? undefined : Context.get(fiber.currentContext, ExecutionProfile.CurrentProfile))
+    if (s === undefined) return this.sessionProfile
+    const p = ExecutionProfile.select(this.settings.profiles, s)
+    return Either.isLeft(p) ? p.left : p.right
+  }
+
+  /** A statement's options over its profile's settings; the options as they are on the Session's own profile. */
+  private overProfile<O extends Statement.QueryOptions>(o: O | undefined, p: ExecutionProfile.ExecutionProfile): O | undefined {
+    return p === this.sessionProfile
+      ? o
+      : ({ consistency: p.consistency, serialConsistency: p.serialConsistency, timeout: p.requestTimeout, pageSize: p.pageSize, idempotent: p.idempotent, ...o } as O)
+  }
+
+  /**
+   * Runs `handler` over `plan`: in a span when the fiber is traced (a second `Effect.async` inside it), else
+   * directly, with the fiber's slot so that a fiber that stops waiting cancels it.
+   */
+  private start<A>(
+    handler: RequestHandler<A>,
+    plan: Iterable<Host>,
+    fiber: RuntimeFiber | undefined,
+    operation: Operation,
+    query: string,
+    keyspace: string | undefined,
+    resume: Resume<A>
+  ): void {
+    if (fiber === undefined) return handler.run(plan, resume, undefined)
+    const waiting = WaitingRequests.of(fiber)
+    if (!isTraced(fiber)) return handler.run(plan, resume, waiting)
+    resume(inSpan(operation, query, keyspace, handler, Effect.async<A, CqlError.RequestError>((r) => handler.run(plan, r, waiting))))
+  }
+
+  /** The values to bind to a prepared statement: by position or name, through the registered UDT Schemas. */
+  private bindValues(prepared: Registry.PreparedStatement, params: Statement.Params | undefined): Either.Either<ReadonlyArray<unknown>, CqlError.SchemaMismatch> {
+    const encoded = UdtMapping.encodeValues(
+      this.ctx.registry,
+      prepared.bindTypes,
+      params === undefined ? [] : isNamed(params) ? bindByName(prepared.bindColumns, params) : params
+    )
+    return Either.isRight(encoded)
+      ? (encoded as Either.Either<ReadonlyArray<unknown>, never>)
+      : Either.left(new CqlError.SchemaMismatch({ message: `a parameter of "${prepared.query}" does not match its UDT Schema`, cause: encoded.left }))
+  }
+
+  /** A statement's request; `extra` options go over the statement's own (a page's paging state). */
+  statement<A>(statement: Statement.Statement<A>, extra: Statement.QueryOptions | undefined, fiber: RuntimeFiber | undefined, resume: Resume<ResultSet<A>>): void {
+    const encoded = Statement.encodeParams(statement)
+    if (Either.isLeft(encoded)) return resume(Effect.fail(encoded.left))
+    const own = extra === undefined ? statement.options : { ...statement.options, ...extra }
+    const profile = this.profileFor(own?.profile, fiber)
+    if (profile instanceof CqlError.UnknownProfile) return resume(Effect.fail(profile))
+    const o = this.overProfile(own, profile)
+    const ks = o?.keyspace ?? this.keyspace
+    const params = encoded.right
+    if (!(o?.prepare ?? hasValues(params))) {
+      const target = useTarget(statement.query)
+      if (target !== undefined) return resume(this.settings.use(target))
+      const handler = new QueryRequest(this.ctx, profile, o?.idempotent === true, statement, params, o, this.ctx.messages.keyspaceOf(o, this.keyspace))
+      const plan = profile.loadBalancing.newQueryPlan(this.settings.metadata.current(), { keyspace: ks, consistency: o?.consistency ?? profile.consistency })
+      return this.start(handler, plan, fiber, "execute", statement.query, ks, resume)
+    }
+    const cached = this.ctx.registry.getPrepared(ks, statement.query)
+    if (cached !== undefined) return this.execute(statement, cached, params, o, profile, ks, fiber, resume)
+    this.prepare(statement.query, ks, profile, fiber, (outcome) =>
+      resume(
+        Effect.flatMap(outcome, (prepared) =>
+          Effect.async<ResultSet<A>, CqlError.RequestError>((r) => this.execute(statement, prepared, params, o, profile, ks, fiber, r))
+        )
+      )
+    )
+  }
+
+  /** EXECUTE of a prepared statement, routed by its partition key. */
+  private execute<A>(
+    statement: Statement.Statement<A>,
+    prepared: Registry.PreparedStatement,
+    params: Statement.Params | undefined,
+    o: Statement.QueryOptions | undefined,
+    profile: ExecutionProfile.ExecutionProfile,
+    ks: string | undefined,
+    fiber: RuntimeFiber | undefined,
+    resume: Resume<ResultSet<A>>
+  ): void {
+    const values = this.bindValues(prepared, params)
+    if (Either.isLeft(values)) return resume(Effect.fail(values.left))
+    const plan = profile.loadBalancing.newQueryPlan(this.settings.metadata.current(), {
+      keyspace: prepared.bindColumns[0]?.keyspace ?? ks,
+      routingKey: TokenMap.routingKeyOfValues(prepared.bindTypes, values.right, prepared.pkIndexes),
+      consistency: o?.consistency ?? profile.consistency
+    })
+    const handler = new ExecuteRequest(this.ctx, profile, o?.idempotent === true, statement, prepared, values.right, o)
+    this.start(handler, plan, fiber, "execute", statement.query, ks, resume)
+  }
+
+  /** PREPARE over the plan; once one node has it, the Executor prepares it on the others in the background. */
+  prepare(
+    query: string,
+    ks: string | undefined,
+    profile: ExecutionProfile.ExecutionProfile,
+    fiber: RuntimeFiber | undefined,
+    resume: Resume<Registry.PreparedStatement>
+  ): void {
+    const { ctx, metadata, executor } = this.settings
+    const pools = ctx.pools
+    const plan = profile.loadBalancing.newQueryPlan(metadata.current(), { keyspace: ks })
+    this.start(new PrepareRequest(ctx, profile, query, ks), plan, fiber, "prepare", query, ks, (outcome) =>
+      resume(Effect.tap(outcome, () => executor.submit("prepare on all hosts", ctx.prepares.everywhere(pools, metadata.current().hosts.keys(), query, ks))))
+    )
+  }
+
+  /**
+   * The children of a batch, bound, and its routing key; or the first error; or the query of a child with values
+   * that is not prepared yet (the caller prepares it and builds the batch again: once per statement).
+   */
+  private batchChildren(statements: ReadonlyArray<Statement.Statement<unknown> | string>, ks: string | undefined): Either.Either<BoundBatch, CqlError.RequestError> | string {
+    const children: Array<Request.BatchStatement> = []
+    let routingKey: Uint8Array | undefined
+    for (let i = 0; i < statements.length; i++) {
+      const s = statements[i]!
+      const st = typeof s === "string" ? { query: s } : s
+      const encoded = Statement.encodeParams(st)
+      if (Either.isLeft(encoded)) return Either.left(encoded.left)
+      const p = encoded.right
+      if (p === undefined || (Array.isArray(p) && p.length === 0)) {
+        children.push({ query: st.query, values: [] })
+        continue
+      }
+      const prepared = this.ctx.registry.getPrepared(ks, st.query)
+      if (prepared === undefined) return st.query
+      const values = this.bindValues(prepared, p)
+      if (Either.isLeft(values)) return Either.left(values.left)
+      // Route the batch by its first statement's partition key (a single-partition batch lands on a replica).
+      routingKey ??= TokenMap.routingKeyOfValues(prepared.bindTypes, values.right, prepared.pkIndexes)
+      children.push({ id: prepared.id, values: values.right, types: prepared.bindTypes })
+    }
+    return Either.right({ children, routingKey })
+  }
+
+  /** A batch: like a statement, once its children are prepared. */
+  batch(
+    statements: ReadonlyArray<Statement.Statement<unknown> | string>,
+    options: Statement.BatchOptions | undefined,
+    fiber: RuntimeFiber | undefined,
+    resume: Resume<ResultSet>
+  ): void {
+    const profile = this.profileFor(options?.profile, fiber)
+    if (profile instanceof CqlError.UnknownProfile) return resume(Effect.fail(profile))
+    const o = this.overProfile(options, profile)
+    const ks = o?.keyspace ?? this.keyspace
+    const built = this.batchChildren(statements, ks)
+    if (typeof built === "string") {
+      return this.prepare(built, ks, profile, fiber, (outcome) =>
+        resume(Effect.flatMap(outcome, () => Effect.async<ResultSet, CqlError.RequestError>((r) => this.batch(statements, options, fiber, r))))
+      )
+    }
+    if (Either.isLeft(built)) return resume(Effect.fail(built.left))
+    const { children, routingKey } = built.right
+    const consistency: Consistency.Consistency = o?.consistency ?? profile.consistency
+    const handler = new BatchRequest(this.ctx, profile, o?.idempotent === true, children, o, this.ctx.messages.keyspaceOf(o, this.keyspace))
+    const plan = profile.loadBalancing.newQueryPlan(this.settings.metadata.current(), { keyspace: ks, routingKey, consistency })
+    this.start(handler, plan, fiber, "batch", "BATCH", ks, resume)
+  }
+}
