@@ -122,3 +122,13 @@ export const decodeRows = <A>(statement: Statement<A>, rows: ReadonlyArray<Rows.
     (cause) => new SchemaMismatch({ message: `rows of "${statement.query}" do not match the row Schema`, cause })
   )
 }
+
+/**
+ * The keyspace a `USE` statement names (`USE name`, `USE "Name"`, optionally ended by `;`), else undefined. Quoted
+ * names are case-sensitive; unquoted ones are folded to lower case, as CQL does. A Session handles `USE` itself.
+ */
+export const keyspaceOfUse = (query: string): string | undefined => {
+  const m = /^\s*use\s+(?:"((?:[^"]|"")+)"|([A-Za-z][A-Za-z0-9_]*))\s*;?\s*$/i.exec(query)
+  if (m === null) return undefined
+  return m[1] !== undefined ? m[1].replaceAll('""', '"') : m[2]!.toLowerCase()
+}

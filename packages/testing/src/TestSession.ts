@@ -1,8 +1,9 @@
 /**
- * A test Session: provides the driver's `Session` tag without a cluster. It records every statement that reaches
+ * A test Session: provides the driver's `Session` tag, and a test `Cluster` (`makeCluster`: in-memory registry,
+ * metadata, events, metrics, timestamps, executor), without a server. It records every statement that reaches
  * it, answers by rules (rows, a typed error from `CqlError`, after an optional delay on the Effect clock, so
  * `TestClock` drives it), encodes typed statements' parameters and decodes their rows through their Schemas the
- * way the live Session does, and pages `stream` over a rule's rows.
+ * way the live Session does, handles `USE` as the live Session does, and pages `stream` over a rule's rows.
  *
  *   const layer = TestSession.layer({ rules: [{ query: "SELECT name FROM users WHERE id = ?", params: [1], rows: [{ name: "Ada" }] }] })
  *   it.layer(layer)((it) => it.effect("reads", () => Effect.gen(function* () {
@@ -13,8 +14,11 @@
  */
 import { Codec } from "@effect-cql/protocol"
 import type { Rows } from "@effect-cql/protocol"
-import { CqlError, Session, Statement } from "@effect-cql/driver"
-import type { Registry, ResultSet } from "@effect-cql/driver"
+import { Cluster, CqlError, Executor, HostEvents, Metadata, MetadataService, Metrics, Registry, Session, Statement, TimestampGenerator } from "@effect-cql/driver"
+import type { ResultSet } from "@effect-cql/driver"
+import * as Cause from "effect/Cause"
+import * as Exit from "effect/Exit"
+import type * as Scope from "effect/Scope"
 import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -80,6 +84,13 @@ export interface Options {
   readonly defaultPageSize?: number
   /** Default 12 s, as the live Session. */
   readonly requestTimeout?: Duration.DurationInput
+  /** The session's keyspace (`session.keyspace()`); `USE ks` changes it. Default none. */
+  readonly keyspace?: string
+  /**
+   * What the test Cluster's `metadata` shows (build one with `Metadata.make`). Default empty. When it has keyspaces,
+   * `USE` of another one fails with `UnknownKeyspace`, as on the live Session.
+   */
+  readonly metadata?: Metadata.Metadata
 }
 
 /** The controls of a test session, next to the `Session` it provides. */
@@ -169,6 +180,16 @@ export const make = (options: Options = {}): Effect.Effect<{ readonly session: S
         : Effect.sleep(Duration.millis(delayMs)).pipe(Effect.zipRight(then))
     }
 
+    let keyspace = options.keyspace
+    const known = options.metadata?.keyspaces
+    /** `USE ks`, as the live Session does it: the session's own keyspace, never a rule's answer. */
+    const use = (name: string): Effect.Effect<ResultSet.ResultSet<any>, Session.RequestError> =>
+      Effect.suspend(() => {
+        if (known !== undefined && known.size > 0 && !known.has(name)) return Effect.fail(new CqlError.UnknownKeyspace({ keyspace: name }))
+        keyspace = name
+        return Effect.succeed(resultSet({ query: "" }, [], undefined))
+      })
+
     const runStatement = <A>(
       statement: Statement.Statement<A>,
       extra?: Statement.QueryOptions
@@ -176,6 +197,8 @@ export const make = (options: Options = {}): Effect.Effect<{ readonly session: S
       Effect.flatMap(encodeParams(statement), (params) => {
         const options = extra === undefined ? statement.options : { ...statement.options, ...extra }
         calls.push({ _tag: "Execute", query: statement.query, params, options })
+        const target = Statement.keyspaceOfUse(statement.query)
+        if (target !== undefined && params === undefined) return use(target)
         const rule = book.find((r) => matchesQuery(r.query, statement.query) && paramsMatch(r, params))
         if (rule === undefined) return Effect.fail(unmatched(`${JSON.stringify(statement.query)} with params ${show(params)}`))
         return respond(rule, options?.timeout, () => {
@@ -236,7 +259,22 @@ export const make = (options: Options = {}): Effect.Effect<{ readonly session: S
         })
       )
 
-    const session: Session.Session = { execute, prepare, batch, stream, protocolVersion, hosts: [host] }
+    // The same outcome as `execute`, as a Promise that rejects with the tagged error.
+    const executePromise = (<A>(q: string | Statement.Statement<A>, params?: Statement.Params, options?: Statement.QueryOptions) =>
+      Effect.runPromiseExit(runStatement(toStatement(q, params, options))).then((exit) =>
+        Exit.isSuccess(exit) ? exit.value : Promise.reject(Cause.squash(exit.cause))
+      )) as Session.Session["executePromise"]
+
+    const session: Session.Session = {
+      execute,
+      executePromise,
+      prepare,
+      batch,
+      stream,
+      keyspace: () => keyspace,
+      protocolVersion,
+      hosts: [host]
+    }
     const controls: TestSession = {
       addRules: (...rules) =>
         Effect.sync(() => {
@@ -252,8 +290,55 @@ export const make = (options: Options = {}): Effect.Effect<{ readonly session: S
     return { session, controls }
   })
 
-/** Provides the driver's `Session` and this module's `TestSession` controls, one pair per layer build. */
-export const layer = (options: Options = {}): Layer.Layer<Session.Session | TestSession> =>
-  Layer.effectContext(
-    Effect.map(make(options), ({ controls, session }) => Context.make(Session.Session, session).pipe(Context.add(TestSession, controls)))
+/**
+ * A Cluster for tests: the live in-memory pieces (registry, metrics, timestamp generator, executor, host events,
+ * metadata service) without a control connection or pools, so that code reading the Cluster's facets (register a
+ * UDT Schema, read the metadata, listen to host events) runs against the TestSession unchanged. `Session.make` over
+ * it dies with a clear message: the TestSession provides the Session itself.
+ */
+export const makeCluster = (options: Options = {}): Effect.Effect<Cluster.ClusterService, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const host = options.host ?? "test-session"
+    const events = yield* HostEvents.make()
+    const metadata = yield* MetadataService.make.pipe(Effect.provideService(HostEvents.HostEvents, events))
+    const md = options.metadata
+    if (md !== undefined) {
+      yield* metadata.apply({
+        topology: { clusterName: md.clusterName, partitioner: md.partitioner, hosts: md.hosts },
+        schema: { keyspaces: md.keyspaces, refreshed: "all" }
+      })
+    }
+    const protocolVersion = options.protocolVersion ?? 5
+    const cluster: Cluster.ClusterService = {
+      config: { contactPoints: [host], ...(options.keyspace === undefined ? {} : { keyspace: options.keyspace }) },
+      protocolVersion,
+      metadata,
+      events,
+      registry: Registry.make(),
+      metrics: Metrics.make(),
+      timestamps: TimestampGenerator.makeMonotonic(),
+      executor: yield* Executor.make(4),
+      control: {
+        host: Effect.succeed(Option.some(host)),
+        protocolVersion,
+        refreshNow: Effect.void,
+        refreshKeyspace: () => Effect.void,
+        awaitSchemaAgreement: () => Effect.succeed({ agreed: true, versions: new Map() })
+      },
+      pools: { snapshot: Effect.succeed([]), stateChanges: Stream.empty }
+    }
+    return cluster
+  })
+
+/**
+ * Provides the driver's `Session`, a test `Cluster` (`makeCluster`) and this module's `TestSession` controls, one
+ * set per layer build.
+ */
+export const layer = (options: Options = {}): Layer.Layer<Session.Session | Cluster.Cluster | TestSession> =>
+  Layer.scopedContext(
+    Effect.gen(function* () {
+      const { controls, session } = yield* make(options)
+      const cluster = yield* makeCluster(options)
+      return Context.make(Session.Session, session).pipe(Context.add(TestSession, controls), Context.add(Cluster.Cluster, cluster))
+    })
   )

@@ -1,4 +1,4 @@
-import { CqlError, Session, Statement } from "@effect-cql/driver"
+import { Cluster, CqlError, Metadata, Session, Statement } from "@effect-cql/driver"
 import { DataType } from "@effect-cql/protocol"
 import { describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
@@ -230,4 +230,73 @@ describe("TestSession", () => {
       expect(yield* Effect.provide(run, l)).toBe(1)
       expect(yield* Effect.provide(run, l)).toBe(1)
     }))
+})
+
+/** Code under test that needs the Cluster's facets as well as the Session (here: a UDT Schema and the metadata). */
+const Point = Schema.Struct({ x: Schema.Number, y: Schema.Number })
+const appKeyspaces = Effect.gen(function* () {
+  const cluster = yield* Cluster.Cluster
+  cluster.registry.registerUdt("app", "point", Point)
+  return [...cluster.metadata.current().keyspaces.keys()]
+})
+
+const keyspace = (name: string): Metadata.KeyspaceMetadata => ({
+  name,
+  virtual: false,
+  durableWrites: true,
+  replication: { strategyClass: "org.apache.cassandra.locator.SimpleStrategy", options: new Map([["replication_factor", "1"]]) },
+  tables: new Map(),
+  views: new Map(),
+  userTypes: new Map(),
+  functions: new Map(),
+  aggregates: new Map()
+})
+
+describe("TestSession's Cluster", () => {
+  const withCluster = TestSession.layer({
+    keyspace: "app",
+    metadata: Metadata.make({ hosts: [], keyspaces: [keyspace("app"), keyspace("audit")] }),
+    rules: [{ query: "SELECT * FROM users", rows: users }]
+  })
+
+  it.layer(withCluster)("facets", (it) => {
+    it.effect("code that reads the Cluster's registry and metadata runs against the TestSession", () =>
+      Effect.gen(function* () {
+        expect(yield* appKeyspaces).toEqual(["app", "audit"])
+        const cluster = yield* Cluster.Cluster
+        expect(cluster.registry.udtSchema("app", "point")).toBe(Point)
+        expect(cluster.registry.udtSchema("app", "other")).toBeUndefined()
+      }))
+
+    it.effect("timestamps are monotonic and host listeners register and unregister", () =>
+      Effect.gen(function* () {
+        const cluster = yield* Cluster.Cluster
+        const stamps = Array.from({ length: 100 }, () => cluster.timestamps.next())
+        expect(stamps.every((t, i) => i === 0 || t > stamps[i - 1]!)).toBe(true)
+        const unregister = yield* cluster.events.onHostEvent(() => {})
+        yield* unregister
+        expect((yield* cluster.control.awaitSchemaAgreement()).agreed).toBe(true)
+        expect(yield* cluster.pools.snapshot).toEqual([])
+      }))
+
+    it.effect("USE switches the session's keyspace like the live Session; a keyspace the metadata lacks is UnknownKeyspace", () =>
+      Effect.gen(function* () {
+        const session = yield* Session.Session
+        expect(session.keyspace()).toBe("app")
+        yield* session.execute("USE audit")
+        expect(session.keyspace()).toBe("audit")
+        const missing = yield* Effect.flip(session.execute('USE "Nope"'))
+        expect(missing).toEqual(new CqlError.UnknownKeyspace({ keyspace: "Nope" }))
+        expect(session.keyspace()).toBe("audit")
+      }))
+
+    it.effect("executePromise resolves with the rule's rows and rejects with the tagged error", () =>
+      Effect.gen(function* () {
+        const session = yield* Session.Session
+        const rs = yield* Effect.promise(() => session.executePromise("SELECT * FROM users"))
+        expect(rs.rows).toEqual(users)
+        const rejected = yield* Effect.promise(() => session.executePromise("SELECT nothing").then(() => undefined, (e: unknown) => e))
+        expect(rejected).toBeInstanceOf(CqlError.Invalid)
+      }))
+  })
 })

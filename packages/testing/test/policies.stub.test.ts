@@ -5,7 +5,7 @@
  * Every test has its own stub on its own 127.0.1.x addresses (ephemeral ports) and a Session whose query plan is
  * a fixed order of the stub's nodes, so that "the first host" and "the next host" are known.
  */
-import { ConnectionPools, ExecutionProfile, HostEvents, type LoadBalancingPolicy, Metrics, RetryPolicy, Session, SpeculativeExecution } from "@effect-cql/driver"
+import { Cluster, ExecutionProfile, type HostEvents, type LoadBalancingPolicy, Metrics, RetryPolicy, Session, SpeculativeExecution } from "@effect-cql/driver"
 import { DataType } from "@effect-cql/protocol"
 import { describe, expect, it } from "@effect/vitest"
 import * as Context from "effect/Context"
@@ -18,6 +18,9 @@ import * as Metric from "effect/Metric"
 import * as MetricLabel from "effect/MetricLabel"
 import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
+// The pools themselves (their connections' orphaned stream ids), which the Cluster's public facets do not show.
+import { coreOf } from "../../driver/src/internal/clusterCore.js"
+import type { Connection } from "../../driver/src/internal/connection/connection.js"
 import { StubServer } from "../src/index.js"
 
 /** Hosts that are up, in the order of `endpoints`: the same plan for every request. */
@@ -35,7 +38,7 @@ const stub = (firstAddress: string, nodes = 3, rules: ReadonlyArray<StubServer.R
 
 /**
  * A Session over the whole stub (control connection on node 1), planning nodes 1, 2, 3 in that order unless
- * `order` says otherwise; also the pools and host events the Session layer provides.
+ * `order` says otherwise; also the Cluster's pools and host events.
  */
 const connect = (server: StubServer.StubServer, config: Partial<Session.SessionConfig> = {}, order = server.contactPoints) =>
   Layer.build(
@@ -46,11 +49,10 @@ const connect = (server: StubServer.StubServer, config: Partial<Session.SessionC
       ...config
     })
   ).pipe(
-    Effect.map((ctx) => ({
-      session: Context.get(ctx, Session.Session),
-      pools: Context.get(ctx, ConnectionPools.ConnectionPools),
-      events: Context.get(ctx, HostEvents.HostEvents)
-    }))
+    Effect.map((ctx) => {
+      const cluster = Context.get(ctx, Cluster.Cluster)
+      return { session: Context.get(ctx, Session.Session), pools: coreOf(cluster)!.pools, events: cluster.events }
+    })
   )
 
 /** How many QUERY / EXECUTE / BATCH requests for `query` each node received, node 1 first. */
@@ -228,7 +230,7 @@ describe("retry policy through the stub", () => {
 })
 
 /** The pool connection of `endpoint` (each test's pools keep one per host unless it says otherwise). */
-const connectionOf = (pools: ConnectionPools.ConnectionPools, endpoint: string) => {
+const connectionOf = (pools: { readonly get: (endpoint: string) => { readonly connections: ReadonlyArray<Connection> } | undefined }, endpoint: string) => {
   const conn = pools.get(endpoint)?.connections[0]
   if (conn === undefined) throw new Error(`no open connection to ${endpoint}`)
   return conn

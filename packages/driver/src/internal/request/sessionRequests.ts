@@ -29,14 +29,6 @@ import * as WaitingRequests from "./waitingRequests.js"
 
 type RuntimeFiber = Fiber.RuntimeFiber<unknown, unknown>
 
-/** `USE name` / `USE "Name"` (a statement of its own, optionally ended by `;`): the keyspace it names. */
-export const useTarget = (query: string): string | undefined => {
-  const m = /^\s*use\s+(?:"((?:[^"]|"")+)"|([A-Za-z][A-Za-z0-9_]*))\s*;?\s*$/i.exec(query)
-  if (m === null) return undefined
-  // Quoted names are case-sensitive; unquoted ones are folded to lower case, as CQL does.
-  return m[1] !== undefined ? m[1].replaceAll('""', '"') : m[2]!.toLowerCase()
-}
-
 export interface SessionSettings {
   readonly ctx: RequestContext
   readonly metadata: MetadataService
@@ -125,7 +117,7 @@ export class SessionRequests {
     const ks = o?.keyspace ?? this.keyspace
     const params = encoded.right
     if (!(o?.prepare ?? hasValues(params))) {
-      const target = useTarget(statement.query)
+      const target = Statement.keyspaceOfUse(statement.query)
       if (target !== undefined) return resume(this.settings.use(target))
       const handler = new QueryRequest(this.ctx, profile, o?.idempotent === true, statement, params, o, this.ctx.messages.keyspaceOf(o, this.keyspace))
       const plan = profile.loadBalancing.newQueryPlan(this.settings.metadata.current(), { keyspace: ks, consistency: o?.consistency ?? profile.consistency })
