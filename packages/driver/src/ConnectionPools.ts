@@ -25,52 +25,20 @@ import * as Runtime from "effect/Runtime"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { CLOSE_GRACE_MS, type Connection, type ConnectionFailure, type ConnectionOptions } from "./internal/connection/connection.js"
+import { CLOSE_GRACE_MS, type ConnectionFailure, type ConnectionOptions } from "./internal/connection/connection.js"
 import { HostPool as Pool, type PoolContext } from "./internal/pool/hostPool.js"
 import { checkCapacity } from "./internal/connection/streamIds.js"
 import type { Host, HostState } from "./Metadata.js"
 import * as Metrics from "./Metrics.js"
 
-/** The distances that get a pool: a LoadBalancingPolicy's `distance` ("ignored" hosts get none). */
-export type PoolDistance = "local" | "remote"
-
-/** "opening" until the first connection opens or the first round of attempts fails. */
-export type PoolState = "opening" | HostState | "closed"
-
-/** What `pick` found: a connection, every connection full, or no open connection. */
-export type Pick = Connection | "busy" | undefined
-
-export interface HostPool {
-  readonly endpoint: string
-  readonly distance: PoolDistance
-  /** Connections the pool keeps open. */
-  readonly size: number
-  readonly state: PoolState
-  /** The open connections. */
-  readonly connections: ReadonlyArray<Connection>
-  /** A reconnection loop is running (attempting or waiting for its next attempt). */
-  readonly reconnecting: boolean
-  /** Synchronous; allocates nothing. */
-  pick(): Pick
-  /** Completes once the first round of connection attempts has ended, whatever its outcome (or the pool closed). */
-  readonly initialized: Effect.Effect<void>
-}
+export type { HostPool, Pick, PoolDistance, PoolSnapshot, PoolState } from "./internal/pool/poolTypes.js"
+import type { HostPool, PoolDistance, PoolSnapshot } from "./internal/pool/poolTypes.js"
 
 export interface HostStateChange {
   readonly endpoint: string
   readonly state: HostState
   /** Why it went down: the failure that closed its last connection or failed the last attempt. */
   readonly cause: ConnectionFailure | undefined
-}
-
-export interface PoolSnapshot {
-  readonly endpoint: string
-  readonly distance: PoolDistance
-  readonly size: number
-  readonly state: PoolState
-  /** Requests in flight on each open connection. */
-  readonly inFlight: ReadonlyArray<number>
-  readonly reconnecting: boolean
 }
 
 export interface Options {

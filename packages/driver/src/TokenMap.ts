@@ -13,7 +13,7 @@ import { ByteWriter, Codec } from "@effect-cql/protocol"
 import type { DataType } from "@effect-cql/protocol"
 import * as Option from "effect/Option"
 import { createHash } from "node:crypto"
-import type { Host, Replication } from "./Metadata.js"
+import type { Host, Replication } from "./internal/metadata/model.js"
 import { murmur3, token as m3 } from "./internal/metadata/murmur3.js"
 import { type Placement, placementOf, replicationKey } from "./internal/metadata/replication.js"
 

@@ -15,17 +15,14 @@
  * Closing the scope closes every socket and listener. A static answer to a prepared EXECUTE (null-server mode) is
  * encoded once and sent with only its stream id patched.
  */
-import type { Event, Rows, ServerError } from "@effect-cql/protocol"
+import type { Event } from "@effect-cql/protocol"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
-import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
-import type { DataType } from "@effect-cql/protocol"
 import type { ClusterSpec, KeyspaceSpec, NodeInfo, NodeSpec } from "./internal/cluster.js"
 import { balancedTokens, nthAddress, stableUuid, virtualTables } from "./internal/cluster.js"
-import type { QueryMatcher } from "./internal/match.js"
 import { RuleBook } from "./internal/match.js"
 import type { Malformed } from "./internal/stubConnection.js"
 import type { LoggedRequest, Shared } from "./internal/stubNode.js"
@@ -36,42 +33,8 @@ export type { QueryMatcher } from "./internal/match.js"
 export type { Malformed } from "./internal/stubConnection.js"
 export type { LoggedRequest } from "./internal/stubNode.js"
 
-/** The requests a rule can answer. */
-export type Statement = "query" | "prepare" | "execute" | "batch"
-
-/**
- * How a node answers the statements that match. Rules are checked newest first (a node's own rules before the
- * server's); `times` uses a rule up after that many answers. The first of these that a rule sets is its answer:
- * `error`, `drop`, `noResponse`, `malformed`, then `rows` (absent: a Void result), each after `delay`.
- */
-export interface Rule {
-  readonly query: QueryMatcher
-  /**
-   * Expected parameters, positional or by name: each is encoded with the bound type (the prepared marker's, or the
-   * one its JS value implies for a QUERY) and compared with the bytes sent. Or a predicate over the values: decoded
-   * for an EXECUTE (the node knows their types), raw bytes for a QUERY. Absent: any parameters.
-   */
-  readonly params?: ReadonlyArray<unknown> | Readonly<Record<string, unknown>> | ((values: ReadonlyArray<unknown>) => boolean)
-  /** Which requests the rule answers. Default QUERY, EXECUTE and BATCH: PREPARE succeeds for any known query. */
-  readonly on?: ReadonlyArray<Statement>
-  readonly rows?: ReadonlyArray<Rows.Row>
-  /** Result columns. Default: the SELECT's columns of an emulated table, else inferred from the first row. */
-  readonly columns?: Readonly<Record<string, DataType.DataType>>
-  /** Bind markers PREPARE reports. Default: the columns they are bound to in an emulated table, else inferred. */
-  readonly bind?: Readonly<Record<string, DataType.DataType>>
-  /** Answer with this ERROR (e.g. `{ kind: "Unavailable", message, consistency: "QUORUM", required: 2, alive: 1 }`). */
-  readonly error?: ServerError.ServerError
-  /** Real time (the sockets are real): wait this long before answering. */
-  readonly delay?: Duration.DurationInput
-  /** Close the connection instead of answering (what was answered before still goes out). */
-  readonly drop?: boolean
-  /** Never answer (for client timeouts). */
-  readonly noResponse?: boolean
-  /** Answer with bytes the client must reject. */
-  readonly malformed?: Malformed
-  readonly warnings?: ReadonlyArray<string>
-  readonly times?: number
-}
+export type { Rule, Statement } from "./internal/rules.js"
+import type { Rule } from "./internal/rules.js"
 
 export interface Options {
   /** How many nodes, or one spec per node. Default 1. */

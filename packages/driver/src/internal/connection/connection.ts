@@ -4,7 +4,7 @@
  * `request`) sit at the bottom and cost one `Effect.async` per request.
  */
 import { Frame, Request, Response, Segment } from "@effect-cql/protocol"
-import type { Compression, Event, ProtocolError, ServerError } from "@effect-cql/protocol"
+import type { Compression, Event } from "@effect-cql/protocol"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import type * as Scope from "effect/Scope"
@@ -15,57 +15,9 @@ import { handshake } from "./handshake.js"
 import { checkCapacity, StreamIds } from "./streamIds.js"
 import { WriteQueue } from "./writeQueue.js"
 
-export interface ConnectionOptions {
-  readonly host: string
-  readonly port: number
-  /** Pins the protocol version; otherwise v5 is tried first and v4 after a protocol error. */
-  readonly protocolVersion?: 4 | 5
-  /** Used only when the server offers it. Snappy exists only in v4 (spec v5 section 2). Default none. */
-  readonly compression?: "lz4" | "snappy" | "none"
-  /** SASL PLAIN (PasswordAuthenticator). */
-  readonly credentials?: { readonly username: string; readonly password: string }
-  /** TLS options; undefined means plain TCP. The server certificate and name are verified unless opted out. */
-  readonly tls?: tls.ConnectionOptions
-  /** Runs `USE "keyspace"` once ready. */
-  readonly keyspace?: string
-  /** Socket, TLS and handshake together. Default 5000. */
-  readonly connectTimeoutMs?: number
-  /** Default per request. Default 12000. */
-  readonly requestTimeoutMs?: number
-  /** OPTIONS after this long without reading anything; 0 disables. Default 30000. */
-  readonly heartbeatIntervalMs?: number
-  /** Stream ids of this connection, orphaned ones included: at most this many requests wait. 1..32768, default 2048. */
-  readonly maxInFlight?: number
-  /** Close the connection when this many ids wait for responses nobody wants any more. Default 256. */
-  readonly maxOrphans?: number
-  readonly driverName?: string
-  readonly driverVersion?: string
-}
+import type { Callback, Columns, ConnectionFailure, ConnectionOptions, HandshakeTarget, SendOptions } from "./connectionTypes.js"
 
-/** Plain data; the session maps these to tagged errors. */
-export type ConnectionFailure =
-  | { readonly _tag: "Closed"; readonly message: string; readonly cause?: unknown }
-  | { readonly _tag: "Timeout"; readonly timeoutMs: number }
-  | { readonly _tag: "Busy"; readonly inFlight: number }
-  | { readonly _tag: "Decode"; readonly error: ProtocolError.DecodeError }
-  | { readonly _tag: "Encode"; readonly error: ProtocolError.EncodeError }
-  | { readonly _tag: "Auth"; readonly message: string }
-  | { readonly _tag: "Protocol"; readonly message: string }
-  /** The server refused a handshake step for another reason, e.g. `USE` of a keyspace that does not exist. */
-  | { readonly _tag: "Server"; readonly message: string; readonly error: ServerError.ServerError }
-
-type Columns = NonNullable<Response.DecodeContext["columns"]>
-
-export interface SendOptions {
-  /** Overrides the connection's `requestTimeoutMs`. */
-  readonly timeoutMs?: number
-  readonly tracing?: boolean
-  readonly customPayload?: Readonly<Record<string, Buffer | null>>
-  /** The prepared result columns, to decode Rows of an EXECUTE sent with skipMetadata. */
-  readonly resultColumns?: Columns
-}
-
-export type Callback = (failure: ConnectionFailure | undefined, res: Response.Response | undefined) => void
+export type { Callback, ConnectionFailure, ConnectionOptions, SendOptions } from "./connectionTypes.js"
 
 const DEFAULTS = {
   connectTimeoutMs: 5000,
@@ -84,7 +36,7 @@ const noSendOptions: SendOptions = {}
 
 type Phase = "handshake" | "open" | "closing" | "closed"
 
-export class Connection {
+export class Connection implements HandshakeTarget {
   readonly host: string
   readonly port: number
   /** The server's SUPPORTED options (COMPRESSION, PROTOCOL_VERSIONS, CQL_VERSION, ...), set by the handshake. */

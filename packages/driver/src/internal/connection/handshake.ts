@@ -5,10 +5,8 @@
  */
 import { Compression } from "@effect-cql/protocol"
 import type { Request, Response, ServerError } from "@effect-cql/protocol"
-import type { Connection, ConnectionFailure, ConnectionOptions } from "./connection.js"
-
-const DRIVER_NAME = "effect-cql"
-const DRIVER_VERSION = "0.1.0"
+import * as Defaults from "../defaults.js"
+import type { ConnectionFailure, ConnectionOptions, HandshakeTarget } from "./connectionTypes.js"
 
 /** The server's ERROR during the handshake, as a failure: a wrong password or a refused version are typed. */
 export const handshakeFailure = (e: ServerError.ServerError, during: string): ConnectionFailure =>
@@ -33,7 +31,7 @@ const PLAIN_START = "PLAIN-START"
 /** Double quotes make any keyspace name a valid CQL identifier (inner quotes are doubled). */
 export const quoteIdentifier = (name: string): string => `"${name.replaceAll('"', '""')}"`
 
-export const handshake = async (conn: Connection, o: ConnectionOptions, timeoutMs: number): Promise<void> => {
+export const handshake = async (conn: HandshakeTarget, o: ConnectionOptions, timeoutMs: number): Promise<void> => {
   const sendOptions = { timeoutMs }
   const call = (req: Request.Request): Promise<Response.Response> =>
     new Promise((resolve, reject) => {
@@ -55,8 +53,8 @@ export const handshake = async (conn: Connection, o: ConnectionOptions, timeoutM
   const compressor = wanted !== "none" && (supported.options["COMPRESSION"] ?? []).includes(wanted) ? Compression.byName(wanted) : undefined
   const options: Record<string, string> = {
     CQL_VERSION: "3.0.0",
-    DRIVER_NAME: o.driverName ?? DRIVER_NAME,
-    DRIVER_VERSION: o.driverVersion ?? DRIVER_VERSION
+    DRIVER_NAME: o.driverName ?? Defaults.DRIVER_NAME,
+    DRIVER_VERSION: o.driverVersion ?? Defaults.DRIVER_VERSION
   }
   if (compressor !== undefined) options["COMPRESSION"] = compressor.name
   conn.useSegmentFormat(compressor === undefined ? "uncompressed" : "lz4")

@@ -5,7 +5,7 @@
  * Hosts are numbered by their index in the token map's host list; `owners[i]` is the host owning ring
  * position i (the range (token[i-1], token[i]]).
  */
-import type { Host, Replication } from "../../Metadata.js"
+import type { Host, Replication } from "./model.js"
 
 export interface Placement {
   /** The distinct replica lists (host indices, primary first). */

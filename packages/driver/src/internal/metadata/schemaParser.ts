@@ -21,7 +21,7 @@ import type {
   TriggerMetadata,
   UserTypeMetadata,
   ViewMetadata
-} from "../../Metadata.js"
+} from "./model.js"
 import { parseCqlType, stripFrozen } from "./cqlType.js"
 import * as rv from "./rowValues.js"
 

@@ -1,0 +1,69 @@
+/**
+ * The types a connection and its handshake share: options, failures, send options and callbacks, and the part of a
+ * connection the handshake drives. A module of its own so that the handshake does not import the connection that
+ * runs it.
+ */
+import type { Compression, ProtocolError, Request, Response, Segment, ServerError } from "@effect-cql/protocol"
+import type * as tls from "node:tls"
+
+export interface ConnectionOptions {
+  readonly host: string
+  readonly port: number
+  /** Pins the protocol version; otherwise v5 is tried first and v4 after a protocol error. */
+  readonly protocolVersion?: 4 | 5
+  /** Used only when the server offers it. Snappy exists only in v4 (spec v5 section 2). Default none. */
+  readonly compression?: "lz4" | "snappy" | "none"
+  /** SASL PLAIN (PasswordAuthenticator). */
+  readonly credentials?: { readonly username: string; readonly password: string }
+  /** TLS options; undefined means plain TCP. The server certificate and name are verified unless opted out. */
+  readonly tls?: tls.ConnectionOptions
+  /** Runs `USE "keyspace"` once ready. */
+  readonly keyspace?: string
+  /** Socket, TLS and handshake together. Default 5000. */
+  readonly connectTimeoutMs?: number
+  /** Default per request. Default 12000. */
+  readonly requestTimeoutMs?: number
+  /** OPTIONS after this long without reading anything; 0 disables. Default 30000. */
+  readonly heartbeatIntervalMs?: number
+  /** Stream ids of this connection, orphaned ones included: at most this many requests wait. 1..32768, default 2048. */
+  readonly maxInFlight?: number
+  /** Close the connection when this many ids wait for responses nobody wants any more. Default 256. */
+  readonly maxOrphans?: number
+  readonly driverName?: string
+  readonly driverVersion?: string
+}
+
+/** Plain data; the session maps these to tagged errors. */
+export type ConnectionFailure =
+  | { readonly _tag: "Closed"; readonly message: string; readonly cause?: unknown }
+  | { readonly _tag: "Timeout"; readonly timeoutMs: number }
+  | { readonly _tag: "Busy"; readonly inFlight: number }
+  | { readonly _tag: "Decode"; readonly error: ProtocolError.DecodeError }
+  | { readonly _tag: "Encode"; readonly error: ProtocolError.EncodeError }
+  | { readonly _tag: "Auth"; readonly message: string }
+  | { readonly _tag: "Protocol"; readonly message: string }
+  /** The server refused a handshake step for another reason, e.g. `USE` of a keyspace that does not exist. */
+  | { readonly _tag: "Server"; readonly message: string; readonly error: ServerError.ServerError }
+
+export type Columns = NonNullable<Response.DecodeContext["columns"]>
+
+export interface SendOptions {
+  /** Overrides the connection's `requestTimeoutMs`. */
+  readonly timeoutMs?: number
+  readonly tracing?: boolean
+  readonly customPayload?: Readonly<Record<string, Buffer | null>>
+  /** The prepared result columns, to decode Rows of an EXECUTE sent with skipMetadata. */
+  readonly resultColumns?: Columns
+}
+
+export type Callback = (failure: ConnectionFailure | undefined, res: Response.Response | undefined) => void
+
+/** What the handshake drives on a new connection. */
+export interface HandshakeTarget {
+  readonly version: 4 | 5
+  /** The server's SUPPORTED options, set by the handshake. */
+  supported: Readonly<Record<string, ReadonlyArray<string>>>
+  send(req: Request.Request, opts: SendOptions, cb: Callback): number
+  useSegmentFormat(format: Segment.Format): void
+  useCompression(c: Compression.Compressor): void
+}
