@@ -10,6 +10,7 @@ import * as Either from "effect/Either"
 import type * as Scope from "effect/Scope"
 import * as net from "node:net"
 import * as tls from "node:tls"
+import * as Defaults from "../defaults.js"
 import { Deadlines } from "./deadlines.js"
 import { handshake } from "./handshake.js"
 import { checkCapacity, StreamIds } from "./streamIds.js"
@@ -20,10 +21,10 @@ import type { Callback, Columns, ConnectionFailure, ConnectionOptions, Handshake
 export type { Callback, ConnectionFailure, ConnectionOptions, SendOptions } from "./connectionTypes.js"
 
 const DEFAULTS = {
-  connectTimeoutMs: 5000,
-  requestTimeoutMs: 12_000,
-  heartbeatIntervalMs: 30_000,
-  maxInFlight: 2048,
+  connectTimeoutMs: Defaults.CONNECT_TIMEOUT_MS,
+  requestTimeoutMs: Defaults.REQUEST_TIMEOUT_MS,
+  heartbeatIntervalMs: Defaults.HEARTBEAT_INTERVAL_MS,
+  maxInFlight: Defaults.MAX_REQUESTS_PER_CONNECTION,
   maxOrphans: 256
 } as const
 
