@@ -34,12 +34,15 @@ import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as tls from "node:tls"
-import * as ConnectionPools from "./ConnectionPools.js"
-import * as ControlConnection from "./ControlConnection.js"
+import type * as ConnectionPools from "./ConnectionPools.js"
+import type * as ControlConnection from "./ControlConnection.js"
 import * as CqlError from "./CqlError.js"
 import * as Executor from "./Executor.js"
-import * as HostEvents from "./HostEvents.js"
+import type * as HostEvents from "./HostEvents.js"
+import * as HostEventHub from "./internal/control/hostEventHub.js"
 import * as ClusterCore from "./internal/clusterCore.js"
+import * as Control from "./internal/control/controlConnection.js"
+import * as Pools from "./internal/pool/connectionPools.js"
 import type { Connection, ConnectionFailure, ConnectionOptions } from "./internal/connection/connection.js"
 import * as Defaults from "./internal/defaults.js"
 import { fromStartFailure } from "./internal/request/failure.js"
@@ -48,9 +51,11 @@ import { PrepareHandler } from "./internal/request/prepareHandler.js"
 import { hostIdOf } from "./internal/request/resultShaping.js"
 import * as LoadBalancingPolicy from "./LoadBalancingPolicy.js"
 import type { Host } from "./Metadata.js"
-import * as MetadataService from "./MetadataService.js"
+import * as MetadataStore from "./internal/metadata/metadataStore.js"
+import type * as MetadataService from "./MetadataService.js"
 import * as Metrics from "./Metrics.js"
-import * as Registry from "./Registry.js"
+import type * as Registry from "./Registry.js"
+import * as RegistryStore from "./internal/request/registryStore.js"
 import * as TimestampGenerator from "./TimestampGenerator.js"
 
 export interface ClusterConfig {
@@ -144,7 +149,7 @@ const connectionOptions = (config: ClusterConfig): Omit<ConnectionOptions, "host
 }
 
 /** The options of a pool set whose connections start in `keyspace`. */
-const poolOptions = (config: ClusterConfig, protocolVersion: 4 | 5, keyspace: string | undefined): ConnectionPools.Options => {
+const poolOptions = (config: ClusterConfig, protocolVersion: 4 | 5, keyspace: string | undefined): Pools.Options => {
   const perHost = config.connectionsPerHost
   return {
     connection: { ...connectionOptions(config), protocolVersion, ...(keyspace === undefined ? {} : { keyspace }) },
@@ -157,7 +162,7 @@ const poolOptions = (config: ClusterConfig, protocolVersion: 4 | 5, keyspace: st
 const rank = { local: 0, remote: 1, ignored: 2 } as const
 
 /** `localDataCenter` must name a data centre some host is in: a typo would otherwise route nowhere. */
-const checkDataCenter = (config: ClusterConfig, metadata: MetadataService.MetadataService) =>
+const checkDataCenter = (config: ClusterConfig, metadata: MetadataStore.MetadataStore) =>
   Effect.suspend(() => {
     const dc = config.localDataCenter
     if (dc === undefined) return Effect.void
@@ -170,21 +175,21 @@ const make = (config: ClusterConfig): Effect.Effect<
   ClusterService,
   CqlError.UnknownDataCenter | CqlError.UnknownKeyspace,
   | Scope.Scope
-  | MetadataService.MetadataService
-  | HostEvents.HostEvents
-  | ControlConnection.ControlConnectionService
-  | ConnectionPools.ConnectionPools
-  | Registry.RegistryService
+  | MetadataStore.MetadataStore
+  | HostEventHub.HostEventHub
+  | Control.ControlConnection
+  | Pools.ConnectionPools
+  | RegistryStore.RegistryStore
   | Metrics.MetricsService
   | TimestampGenerator.TimestampGenerator
   | Executor.Executor
 > =>
   Effect.gen(function* () {
-    const metadata = yield* MetadataService.MetadataService
-    const events = yield* HostEvents.HostEvents
-    const control = yield* ControlConnection.ControlConnectionService
-    const pools = yield* ConnectionPools.ConnectionPools
-    const registry = yield* Registry.RegistryService
+    const metadata = yield* MetadataStore.MetadataStore
+    const events = yield* HostEventHub.HostEventHub
+    const control = yield* Control.ControlConnection
+    const pools = yield* Pools.ConnectionPools
+    const registry = yield* RegistryStore.RegistryStore
     const metrics = yield* Metrics.MetricsService
     const timestamps = yield* TimestampGenerator.TimestampGenerator
     const executor = yield* Executor.Executor
@@ -211,16 +216,16 @@ const make = (config: ClusterConfig): Effect.Effect<
       return best
     }
     // Every pool set in step with the topology: the shared one and the Sessions' keyspace pools.
-    const synced = new Set<ConnectionPools.ConnectionPools>()
+    const synced = new Set<Pools.ConnectionPools>()
     // Sized, then the first round of each pool's connections: requests right after should find them.
-    const ensureAll = (set: ConnectionPools.ConnectionPools) =>
+    const ensureAll = (set: Pools.ConnectionPools) =>
       Effect.forEach(metadata.current().hosts.values(), (host) => set.ensure(host, distance(host))).pipe(
         Effect.flatMap((all) => Effect.forEach(all, (pool) => (pool === undefined ? Effect.void : pool.initialized), { concurrency: "unbounded", discard: true }))
       )
     const resize = Effect.suspend(() => Effect.forEach(synced, ensureAll, { discard: true }))
 
     /** Keeps `set` sized and in step with the metadata's events for the caller's scope. */
-    const sync = (set: ConnectionPools.ConnectionPools) =>
+    const sync = (set: Pools.ConnectionPools) =>
       Effect.gen(function* () {
         // Subscribe before the first pass, so that no host added in between is missed.
         const queue = yield* events.subscribe
@@ -310,7 +315,7 @@ const make = (config: ClusterConfig): Effect.Effect<
         ),
       keyspacePools: (keyspace) =>
         Effect.gen(function* () {
-          const set = yield* ConnectionPools.make(poolOptions(config, control.protocolVersion, keyspace)).pipe(
+          const set = yield* Pools.make(poolOptions(config, control.protocolVersion, keyspace)).pipe(
             Effect.provideService(Metrics.MetricsService, metrics)
           )
           yield* sync(set)
@@ -345,16 +350,16 @@ const make = (config: ClusterConfig): Effect.Effect<
  */
 export const layer = (config: ClusterConfig): Layer.Layer<Cluster, CqlError.ConnectError | CqlError.UnknownKeyspace> => {
   const connection = connectionOptions(config)
-  const control = ControlConnection.layerWithMetadata({
+  const control = Control.layerWithMetadata({
     contactPoints: config.contactPoints,
     ...(config.port === undefined ? {} : { port: config.port }),
     connection,
     ...(config.refreshWindow === undefined ? {} : { refreshWindow: config.refreshWindow })
   })
   const pools = Layer.scoped(
-    ConnectionPools.ConnectionPools,
-    Effect.flatMap(Effect.all([MetadataService.MetadataService, ControlConnection.ControlConnectionService]), ([metadata, control]) =>
-      ConnectionPools.make({
+    Pools.ConnectionPools,
+    Effect.flatMap(Effect.all([MetadataStore.MetadataStore, Control.ControlConnection]), ([metadata, control]) =>
+      Pools.make({
         ...poolOptions(config, control.protocolVersion, config.keyspace),
         onHostState: (change) => metadata.markHost(change.endpoint, change.state)
       })
@@ -362,7 +367,7 @@ export const layer = (config: ClusterConfig): Layer.Layer<Cluster, CqlError.Conn
   )
   const services = pools.pipe(
     Layer.provideMerge(control),
-    Layer.provideMerge(Layer.mergeAll(Registry.layer, Metrics.layer, TimestampGenerator.layerMonotonic, Executor.layer(config.executorSize ?? Defaults.EXECUTOR_SIZE)))
+    Layer.provideMerge(Layer.mergeAll(RegistryStore.layer, Metrics.layer, TimestampGenerator.layerMonotonic, Executor.layer(config.executorSize ?? Defaults.EXECUTOR_SIZE)))
   )
   return Layer.scoped(Cluster, make(config)).pipe(
     Layer.provide(services),

@@ -12,6 +12,7 @@ import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import * as TestClock from "effect/TestClock"
 import * as ConnectionPools from "../src/ConnectionPools.js"
+import * as Pools from "../src/internal/pool/connectionPools.js"
 import type { Connection, ConnectionOptions } from "../src/internal/connection/connection.js"
 import type { Host } from "../src/Metadata.js"
 import * as Metrics from "../src/Metrics.js"
@@ -54,10 +55,10 @@ const waitFor = (what: string, cond: () => boolean, ms = 5000) =>
 const connection: Omit<ConnectionOptions, "host" | "port"> = { protocolVersion: 4, heartbeatIntervalMs: 0 }
 
 /** A pools service on its own scope, recording host state changes. */
-const pools = (options: ConnectionPools.Options = {}) =>
+const pools = (options: Pools.Options = {}) =>
   Effect.gen(function* () {
     const events: Array<string> = []
-    const service = yield* ConnectionPools.make({
+    const service = yield* Pools.make({
       connection,
       ...options,
       onHostState: (c) => {
@@ -194,9 +195,9 @@ describe("ConnectionPools: sizes and pick", () => {
 
   it.effect("rejects a negative pool size or a bad maxInFlight when it is built", () =>
     Effect.gen(function* () {
-      const bad = yield* Effect.exit(Effect.scoped(ConnectionPools.make({ connectionsPerHost: { remote: -1 } })))
+      const bad = yield* Effect.exit(Effect.scoped(Pools.make({ connectionsPerHost: { remote: -1 } })))
       expect(Exit.isFailure(bad) ? Cause.pretty(bad.cause) : "succeeded").toContain("connectionsPerHost.remote must be a non-negative integer")
-      const capacity = yield* Effect.exit(Effect.scoped(ConnectionPools.make({ connection: { maxInFlight: 0 } })))
+      const capacity = yield* Effect.exit(Effect.scoped(Pools.make({ connection: { maxInFlight: 0 } })))
       expect(Exit.isFailure(capacity)).toBe(true)
     }))
 })

@@ -3,7 +3,9 @@
  * system.peers fallback), events (debounced, status, topology, schema), failover when the control node goes
  * away, schema agreement, shutdown.
  */
-import { ControlConnection, HostEvents, Metadata, MetadataService } from "@effect-cql/driver"
+import { HostEvents, Metadata } from "@effect-cql/driver"
+import * as MetadataStore from "../src/internal/metadata/metadataStore.js"
+import * as Control from "../src/internal/control/controlConnection.js"
 import type { Event } from "@effect-cql/protocol"
 import { DataType } from "@effect-cql/protocol"
 import { StubServer } from "@effect-cql/testing"
@@ -15,6 +17,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
+import * as HostEventHub from "../src/internal/control/hostEventHub.js"
 
 const app: StubServer.KeyspaceSpec = {
   name: "app",
@@ -25,13 +28,13 @@ const app: StubServer.KeyspaceSpec = {
 const stub = (firstAddress: string, options: Partial<StubServer.Options> = {}) =>
   StubServer.make({ firstAddress, port: 0, nodes: 3, numTokens: 4, keyspaces: [app], ...options })
 
-type Services = ControlConnection.ControlConnectionService | MetadataService.MetadataService | HostEvents.HostEvents
+type Services = Control.ControlConnection | MetadataStore.MetadataStore | HostEventHub.HostEventHub
 
 /** The three services on the stub's contact points, for the test's scope. */
-const start = (server: StubServer.StubServer, config: Partial<ControlConnection.Config> = {}) =>
+const start = (server: StubServer.StubServer, config: Partial<Control.Config> = {}) =>
   Effect.gen(function* () {
     const ctx: Context.Context<Services> = yield* Layer.build(
-      ControlConnection.layerWithMetadata({
+      Control.layerWithMetadata({
         contactPoints: server.contactPoints,
         refreshWindow: "100 millis",
         refreshMaxWait: "1 second",
@@ -42,9 +45,9 @@ const start = (server: StubServer.StubServer, config: Partial<ControlConnection.
     )
     const host = server.nodes[0]!
     return {
-      control: Context.get(ctx, ControlConnection.ControlConnectionService),
-      metadata: Context.get(ctx, MetadataService.MetadataService),
-      events: Context.get(ctx, HostEvents.HostEvents),
+      control: Context.get(ctx, Control.ControlConnection),
+      metadata: Context.get(ctx, MetadataStore.MetadataStore),
+      events: Context.get(ctx, HostEventHub.HostEventHub),
       first: host
     }
   })
@@ -65,7 +68,7 @@ const queriesOf = (server: StubServer.StubServer, match: (q: string) => boolean)
 const isPeersRead = (q: string) => q.startsWith("SELECT * FROM system.peers")
 
 /** Records every HostEvents callback call. */
-const record = (events: HostEvents.HostEvents) =>
+const record = (events: HostEventHub.HostEventHub) =>
   Effect.gen(function* () {
     const seen: Array<HostEvents.ClusterEvent> = []
     yield* events.onHostEvent((e) => seen.push(e))

@@ -6,6 +6,7 @@ import * as Fiber from "effect/Fiber"
 import * as Logger from "effect/Logger"
 import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
+import * as HostEventHub from "../src/internal/control/hostEventHub.js"
 
 /** A host as a system.peers row gives it. */
 const host = (n: number): Metadata.Host =>
@@ -18,7 +19,7 @@ const created: HostEvents.SchemaChanged = { _tag: "SchemaChanged", change: { cha
 describe("HostEvents", () => {
   it.scoped("callbacks run in registration order, host and schema events apart; unregistering stops a callback", () =>
     Effect.gen(function* () {
-      const events = yield* HostEvents.make()
+      const events = yield* HostEventHub.make()
       const calls: Array<string> = []
       const unregisterA = yield* events.onHostEvent((e) => calls.push(`a ${e._tag} ${e.host.address}`))
       yield* events.onHostEvent((e) => calls.push(`b ${e._tag} ${e.host.address}`))
@@ -32,7 +33,7 @@ describe("HostEvents", () => {
 
   it.scoped("a callback that throws is logged and the others still run", () =>
     Effect.gen(function* () {
-      const events = yield* HostEvents.make()
+      const events = yield* HostEventHub.make()
       const calls: Array<number> = []
       yield* events.onHostEvent(() => {
         throw new Error("boom")
@@ -47,7 +48,7 @@ describe("HostEvents", () => {
 
   it.scopedLive("the stream gets every event published after it started, in order", () =>
     Effect.gen(function* () {
-      const events = yield* HostEvents.make()
+      const events = yield* HostEventHub.make()
       const dequeue = yield* events.subscribe
       const collected = yield* Effect.fork(Stream.runCollect(Stream.take(events.events, 3)))
       // The stream subscribes when it starts running: give it that moment before publishing.
@@ -61,7 +62,7 @@ describe("HostEvents", () => {
 
   it.scoped("a subscriber that does not keep up loses the oldest events past the buffer, not memory", () =>
     Effect.gen(function* () {
-      const events = yield* HostEvents.make({ bufferSize: 4 })
+      const events = yield* HostEventHub.make({ bufferSize: 4 })
       const slow = yield* events.subscribe
       for (let i = 1; i <= 10; i++) yield* events.publish(up(i))
       const kept = Chunk.toReadonlyArray(yield* Queue.takeAll(slow))
@@ -72,7 +73,7 @@ describe("HostEvents", () => {
     Effect.gen(function* () {
       const running = yield* Effect.scoped(
         Effect.gen(function* () {
-          const events = yield* HostEvents.make()
+          const events = yield* HostEventHub.make()
           const fiber = yield* Effect.fork(Stream.runCollect(events.events))
           yield* Effect.sleep("50 millis")
           yield* events.publish(up(1))

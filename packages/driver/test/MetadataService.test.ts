@@ -1,4 +1,5 @@
-import { HostEvents, Metadata, MetadataService } from "@effect-cql/driver"
+import { Metadata } from "@effect-cql/driver"
+import * as MetadataStore from "../src/internal/metadata/metadataStore.js"
 import { describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
@@ -6,6 +7,7 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
+import * as HostEventHub from "../src/internal/control/hostEventHub.js"
 
 const partitioner = "org.apache.cassandra.dht.Murmur3Partitioner"
 
@@ -26,7 +28,7 @@ const host = (n: number, extra: Partial<Metadata.Host> = {}): Metadata.Host => (
 })
 
 const hostsOf = (...hs: ReadonlyArray<Metadata.Host>) => new Map(hs.map((h) => [h.endpoint, h]))
-const topology = (...hs: ReadonlyArray<Metadata.Host>): MetadataService.Topology => ({ clusterName: "c", partitioner, hosts: hostsOf(...hs) })
+const topology = (...hs: ReadonlyArray<Metadata.Host>): MetadataStore.Topology => ({ clusterName: "c", partitioner, hosts: hostsOf(...hs) })
 
 const keyspaces = (...specs: ReadonlyArray<readonly [string, number]>) =>
   Metadata.parseSchema({
@@ -39,10 +41,10 @@ const keyspaces = (...specs: ReadonlyArray<readonly [string, number]>) =>
 
 /** A MetadataService with its HostEvents, and every host event published, in order. */
 const setup = Effect.gen(function* () {
-  const ctx = yield* Layer.build(MetadataService.layer.pipe(Layer.provideMerge(HostEvents.layer)))
-  const service = Context.get(ctx, MetadataService.MetadataService)
+  const ctx = yield* Layer.build(MetadataStore.layer.pipe(Layer.provideMerge(HostEventHub.layer)))
+  const service = Context.get(ctx, MetadataStore.MetadataStore)
   const seen: Array<string> = []
-  yield* Context.get(ctx, HostEvents.HostEvents).onHostEvent((e) =>
+  yield* Context.get(ctx, HostEventHub.HostEventHub).onHostEvent((e) =>
     seen.push(`${e._tag} ${e.host.address} ${service.current().hosts.get(e.host.endpoint)?.state ?? "absent"}`)
   )
   return { service, seen }

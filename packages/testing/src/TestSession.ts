@@ -14,7 +14,8 @@
  */
 import { Codec } from "@effect-cql/protocol"
 import type { Rows } from "@effect-cql/protocol"
-import { Cluster, CqlError, Executor, HostEvents, Metadata, MetadataService, Metrics, Registry, Session, Statement, TimestampGenerator } from "@effect-cql/driver"
+import { Cluster, CqlError, Executor, Metadata, Metrics, Session, Statement, TimestampGenerator } from "@effect-cql/driver"
+import type { HostEvents, MetadataService, Registry } from "@effect-cql/driver"
 import type { ResultSet } from "@effect-cql/driver"
 import * as Cause from "effect/Cause"
 import * as Exit from "effect/Exit"
@@ -25,6 +26,8 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as PubSub from "effect/PubSub"
+import type * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { createHash } from "node:crypto"
 import { inspect, isDeepStrictEqual } from "node:util"
@@ -291,22 +294,36 @@ export const make = (options: Options = {}): Effect.Effect<{ readonly session: S
   })
 
 /**
- * A Cluster for tests: the live in-memory pieces (registry, metrics, timestamp generator, executor, host events,
- * metadata service) without a control connection or pools, so that code reading the Cluster's facets (register a
- * UDT Schema, read the metadata, listen to host events) runs against the TestSession unchanged. `Session.make` over
+ * A Cluster for tests: the live in-memory registry, metrics, timestamp generator and executor, a fixed metadata
+ * snapshot, and host events that never fire, without a control connection or pools, so that code reading the
+ * Cluster's facets (register a UDT Schema, read the metadata, listen to host events) runs against the TestSession
+ * unchanged. `Session.make` over
  * it dies with a clear message: the TestSession provides the Session itself.
  */
 export const makeCluster = (options: Options = {}): Effect.Effect<Cluster.ClusterService, never, Scope.Scope> =>
   Effect.gen(function* () {
     const host = options.host ?? "test-session"
-    const events = yield* HostEvents.make()
-    const metadata = yield* MetadataService.make.pipe(Effect.provideService(HostEvents.HostEvents, events))
-    const md = options.metadata
-    if (md !== undefined) {
-      yield* metadata.apply({
-        topology: { clusterName: md.clusterName, partitioner: md.partitioner, hosts: md.hosts },
-        schema: { keyspaces: md.keyspaces, refreshed: "all" }
-      })
+    // Nothing happens to a test Cluster: subscriptions and callbacks are accepted and never called.
+    const quiet = yield* PubSub.unbounded<HostEvents.ClusterEvent>()
+    const events: HostEvents.HostEvents = {
+      subscribe: PubSub.subscribe(quiet),
+      events: Stream.fromPubSub(quiet),
+      onHostEvent: () => Effect.succeed(Effect.void),
+      onSchemaChange: () => Effect.succeed(Effect.void)
+    }
+    // A fixed snapshot: nothing refreshes a test Cluster's metadata.
+    const snapshot = options.metadata ?? Metadata.empty
+    const metadata: MetadataService.MetadataService = { current: () => snapshot, get: Effect.succeed(snapshot), changes: Stream.make(snapshot) }
+    // UDT Schemas as the live registry keeps them; the test Session prepares nothing.
+    const udts = new Map<string, Schema.Schema<unknown, unknown>>()
+    const registry: Registry.RegistryService = {
+      getPrepared: () => undefined,
+      findPreparedById: () => undefined,
+      allPrepared: () => [],
+      isPreparedOn: () => false,
+      registerUdt: (keyspace, name, schema) => void udts.set(`${keyspace}.${name}`, schema as unknown as Schema.Schema<unknown, unknown>),
+      udtSchema: (keyspace, name) => udts.get(`${keyspace}.${name}`),
+      udtCount: () => udts.size
     }
     const protocolVersion = options.protocolVersion ?? 5
     const cluster: Cluster.ClusterService = {
@@ -314,7 +331,7 @@ export const makeCluster = (options: Options = {}): Effect.Effect<Cluster.Cluste
       protocolVersion,
       metadata,
       events,
-      registry: Registry.make(),
+      registry,
       metrics: Metrics.make(),
       timestamps: TimestampGenerator.makeMonotonic(),
       executor: yield* Executor.make(4),
@@ -322,7 +339,6 @@ export const makeCluster = (options: Options = {}): Effect.Effect<Cluster.Cluste
         host: Effect.succeed(Option.some(host)),
         protocolVersion,
         refreshNow: Effect.void,
-        refreshKeyspace: () => Effect.void,
         awaitSchemaAgreement: () => Effect.succeed({ agreed: true, versions: new Map() })
       },
       pools: { snapshot: Effect.succeed([]), stateChanges: Stream.empty }

@@ -7,25 +7,25 @@
  */
 import type * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import type * as ConnectionPools from "../ConnectionPools.js"
-import type * as ControlConnection from "../ControlConnection.js"
+import type * as Pools from "./pool/connectionPools.js"
 import type * as Executor from "../Executor.js"
-import type * as HostEvents from "../HostEvents.js"
+import type * as HostEventHub from "./control/hostEventHub.js"
 import type * as LoadBalancingPolicy from "../LoadBalancingPolicy.js"
-import type * as MetadataService from "../MetadataService.js"
 import type * as Metrics from "../Metrics.js"
-import type * as Registry from "../Registry.js"
 import type * as TimestampGenerator from "../TimestampGenerator.js"
 import type { Connection } from "./connection/connection.js"
+import type { ControlConnection } from "./control/controlConnection.js"
+import type * as MetadataStore from "./metadata/metadataStore.js"
 import type { PrepareHandler } from "./request/prepareHandler.js"
+import type * as RegistryStore from "./request/registryStore.js"
 
 export interface ClusterCore {
-  readonly metadata: MetadataService.MetadataService
-  readonly events: HostEvents.HostEvents
-  readonly control: ControlConnection.ControlConnectionService
+  readonly metadata: MetadataStore.MetadataStore
+  readonly events: HostEventHub.HostEventHub
+  readonly control: ControlConnection
   /** The pools every Session shares. */
-  readonly pools: ConnectionPools.ConnectionPools
-  readonly registry: Registry.RegistryService
+  readonly pools: Pools.ConnectionPools
+  readonly registry: RegistryStore.RegistryStore
   readonly metrics: Metrics.MetricsService
   readonly timestamps: TimestampGenerator.TimestampGenerator
   readonly executor: Executor.Executor
@@ -48,7 +48,7 @@ export interface ClusterCore {
    * Pools whose connections start in `keyspace`, kept in step with the topology for the caller's scope: protocol v4
    * has no per-request keyspace, so a v4 Session in another keyspace than the shared pools' needs its own.
    */
-  readonly keyspacePools: (keyspace: string) => Effect.Effect<ConnectionPools.ConnectionPools, never, Scope.Scope>
+  readonly keyspacePools: (keyspace: string) => Effect.Effect<Pools.ConnectionPools, never, Scope.Scope>
   /** Registers a Session's close, which the Cluster runs (for every Session still open) before closing itself. */
   readonly addSession: (close: Effect.Effect<void>) => Effect.Effect<void, never, Scope.Scope>
 }

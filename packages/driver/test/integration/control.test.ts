@@ -14,10 +14,11 @@ import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type Cluster, startCluster } from "../../../../scripts/harness.js"
-import * as ControlConnection from "../../src/ControlConnection.js"
+import * as Control from "../../src/internal/control/controlConnection.js"
 import * as HostEvents from "../../src/HostEvents.js"
 import * as Metadata from "../../src/Metadata.js"
-import * as MetadataService from "../../src/MetadataService.js"
+import * as MetadataStore from "../../src/internal/metadata/metadataStore.js"
+import * as HostEventHub from "../../src/internal/control/hostEventHub.js"
 
 const startTimeout = 900_000
 
@@ -35,8 +36,8 @@ describe("control connection on a 3-node cluster", () => {
   let cluster: Cluster
   let client: cassandra.Client
   let scope: Scope.CloseableScope
-  let control: ControlConnection.ControlConnectionService
-  let metadata: MetadataService.MetadataService
+  let control: Control.ControlConnection
+  let metadata: MetadataStore.MetadataStore
   const seen: Array<HostEvents.ClusterEvent> = []
   const endpoint = (i: number) => `${cluster.addresses[i - 1]}:9042`
   const state = (i: number) => metadata.current().hosts.get(endpoint(i))?.state
@@ -49,13 +50,13 @@ describe("control connection on a 3-node cluster", () => {
     scope = Effect.runSync(Scope.make())
     const ctx = await Effect.runPromise(
       Layer.buildWithScope(
-        ControlConnection.layerWithMetadata({ contactPoints: cluster.addresses, reconnectSchedule: Schedule.spaced("500 millis") }),
+        Control.layerWithMetadata({ contactPoints: cluster.addresses, reconnectSchedule: Schedule.spaced("500 millis") }),
         scope
       )
     )
-    control = Context.get(ctx, ControlConnection.ControlConnectionService)
-    metadata = Context.get(ctx, MetadataService.MetadataService)
-    const events = Context.get(ctx, HostEvents.HostEvents)
+    control = Context.get(ctx, Control.ControlConnection)
+    metadata = Context.get(ctx, MetadataStore.MetadataStore)
+    const events = Context.get(ctx, HostEventHub.HostEventHub)
     await Effect.runPromise(events.onHostEvent((e) => seen.push(e)))
     await Effect.runPromise(events.onSchemaChange((e) => seen.push(e)))
   }, startTimeout)

@@ -4,6 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { ConnectionPools } from "@effect-cql/driver"
+import * as Pools from "../../src/internal/pool/connectionPools.js"
+import type { HostPool } from "../../src/internal/pool/poolTypes.js"
 import type { Metadata } from "@effect-cql/driver"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -40,7 +42,7 @@ const releaseVersion = (conn: Connection) =>
 /** A pool of 2 connections with a 1 s heartbeat, reporting its host's state changes to a queue. */
 const pool = Effect.gen(function* () {
   const changes = yield* Queue.unbounded<ConnectionPools.HostStateChange>()
-  const service = yield* ConnectionPools.make({
+  const service = yield* Pools.make({
     connection: { heartbeatIntervalMs: 1000, requestTimeoutMs: 1500, connectTimeoutMs: 1500 },
     connectionsPerHost: { local: 2 },
     reconnectionSchedule: Schedule.spaced("500 millis"),
@@ -59,7 +61,7 @@ const next = (changes: Queue.Queue<ConnectionPools.HostStateChange>, within: Dur
 const cassandra = (...args: Array<string>) => Effect.promise(() => cluster.cassandra(...args))
 
 /** Every connection of the pool answers a query. */
-const allAnswer = (p: ConnectionPools.HostPool) =>
+const allAnswer = (p: HostPool) =>
   Effect.forEach(p.connections, releaseVersion).pipe(Effect.map((vs) => vs.every((v) => v.startsWith("5.0."))))
 
 describe("ConnectionPools on a real node", () => {

@@ -11,10 +11,11 @@ import * as CqlError from "../../CqlError.js"
 import type { HostMetrics } from "../../Metrics.js"
 import type * as Registry from "../../Registry.js"
 import type { Connection } from "../connection/connection.js"
-import type { Pick } from "../../ConnectionPools.js"
+import type { Pick } from "../pool/poolTypes.js"
 import { fromConnectionFailure } from "./failure.js"
 import type { Messages } from "./messages.js"
 import { hostIdOf } from "./resultShaping.js"
+import type * as RegistryStore from "./registryStore.js"
 
 export type Prepared = (error: CqlError.RequestError | undefined, statement: Registry.PreparedStatement | undefined) => void
 
@@ -27,7 +28,7 @@ export class PrepareHandler {
   private readonly pending = new Map<string, Array<Prepared>>()
 
   constructor(
-    private readonly registry: Registry.RegistryService,
+    private readonly registry: RegistryStore.RegistryStore,
     private readonly messages: Messages,
     private readonly metricsOf: (conn: Connection) => HostMetrics
   ) {}

@@ -33,6 +33,7 @@ import type { Messages } from "./messages.js"
 import type { PoolLookup, PrepareHandler } from "./prepareHandler.js"
 import { emptyResultSet, hostIdOf, type ResultShaping } from "./resultShaping.js"
 import * as WaitingRequests from "./waitingRequests.js"
+import type * as RegistryStore from "./registryStore.js"
 
 /** What a Session's requests count on it: closing refuses new ones and waits for these. */
 export interface SessionState {
@@ -50,7 +51,7 @@ export interface RequestContext {
   readonly messages: Messages
   readonly shaping: ResultShaping
   readonly prepares: PrepareHandler
-  readonly registry: Registry.RegistryService
+  readonly registry: RegistryStore.RegistryStore
   readonly state: SessionState
 }
 

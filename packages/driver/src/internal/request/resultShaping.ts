@@ -12,12 +12,12 @@ import type { Event, Response as Res, Rows } from "@effect-cql/protocol"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import type * as ControlConnection from "../../ControlConnection.js"
 import * as CqlError from "../../CqlError.js"
 import type * as Registry from "../../Registry.js"
 import type { ResultSet } from "../../ResultSet.js"
 import * as Statement from "../../Statement.js"
 import { type Connection, request } from "../connection/connection.js"
+import type { ControlConnection } from "../control/controlConnection.js"
 import * as UdtMapping from "./udtMapping.js"
 
 const formatUuid = (b: Buffer) => {
@@ -68,7 +68,7 @@ export const emptyResultSet = (coordinator: string): ResultSet<never> => ({
 
 export interface ShapingContext {
   readonly registry: Registry.RegistryService
-  readonly control: Pick<ControlConnection.ControlConnectionService, "awaitSchemaAgreement" | "refreshKeyspace">
+  readonly control: Pick<ControlConnection, "awaitSchemaAgreement" | "refreshKeyspace">
   readonly requestTimeoutMs: number
   readonly schemaAgreementTimeoutMs: number
 }
