@@ -94,28 +94,35 @@ export class SessionRequests {
     resume(inSpan(operation, query, keyspace, handler, Effect.async<A, CqlError.RequestError>((r) => handler.run(plan, r, waiting))))
   }
 
-  /** The values to bind to a prepared statement: by position or name, through the registered UDT Schemas. */
-  private bindValues(prepared: Registry.PreparedStatement, params: Statement.Params | undefined): Either.Either<ReadonlyArray<unknown>, CqlError.SchemaMismatch> {
-    const encoded = UdtMapping.encodeValues(
-      this.ctx.registry,
-      prepared.bindTypes,
-      params === undefined ? [] : isNamed(params) ? bindByName(prepared.bindColumns, params) : params
-    )
+  /**
+   * The values to bind to a prepared statement: by position or name, through the registered UDT Schemas. A union
+   * rather than an Either: with no UDT Schema registered, positional values pass through with no allocation.
+   */
+  private bindValues(prepared: Registry.PreparedStatement, params: Statement.Params | undefined): ReadonlyArray<unknown> | CqlError.SchemaMismatch {
+    const values = params === undefined ? [] : isNamed(params) ? bindByName(prepared.bindColumns, params) : params
+    if (this.ctx.registry.udtCount() === 0) return values
+    const encoded = UdtMapping.encodeValues(this.ctx.registry, prepared.bindTypes, values)
     return Either.isRight(encoded)
-      ? (encoded as Either.Either<ReadonlyArray<unknown>, never>)
-      : Either.left(new CqlError.SchemaMismatch({ message: `a parameter of "${prepared.query}" does not match its UDT Schema`, cause: encoded.left }))
+      ? encoded.right
+      : new CqlError.SchemaMismatch({ message: `a parameter of "${prepared.query}" does not match its UDT Schema`, cause: encoded.left })
+  }
+
+  /** A statement's parameters, through its Schema when it is typed (no Either made for the others). */
+  private paramsOf<A>(statement: Statement.Statement<A>): Statement.Params | undefined | CqlError.SchemaMismatch {
+    if (!Statement.isTyped(statement)) return statement.params
+    const encoded = Statement.encodeParams(statement)
+    return Either.isRight(encoded) ? encoded.right : encoded.left
   }
 
   /** A statement's request; `extra` options go over the statement's own (a page's paging state). */
   statement<A>(statement: Statement.Statement<A>, extra: Statement.QueryOptions | undefined, fiber: RuntimeFiber | undefined, resume: Resume<ResultSet<A>>): void {
-    const encoded = Statement.encodeParams(statement)
-    if (Either.isLeft(encoded)) return resume(Effect.fail(encoded.left))
+    const params = this.paramsOf(statement)
+    if (params instanceof CqlError.SchemaMismatch) return resume(Effect.fail(params))
     const own = extra === undefined ? statement.options : { ...statement.options, ...extra }
     const profile = this.profileFor(own?.profile, fiber)
     if (profile instanceof CqlError.UnknownProfile) return resume(Effect.fail(profile))
     const o = this.overProfile(own, profile)
     const ks = o?.keyspace ?? this.keyspace
-    const params = encoded.right
     if (!(o?.prepare ?? hasValues(params))) {
       const target = Statement.keyspaceOfUse(statement.query)
       if (target !== undefined) return resume(this.settings.use(target))
@@ -146,13 +153,13 @@ export class SessionRequests {
     resume: Resume<ResultSet<A>>
   ): void {
     const values = this.bindValues(prepared, params)
-    if (Either.isLeft(values)) return resume(Effect.fail(values.left))
+    if (values instanceof CqlError.SchemaMismatch) return resume(Effect.fail(values))
     const plan = profile.loadBalancing.newQueryPlan(this.settings.metadata.current(), {
       keyspace: prepared.bindColumns[0]?.keyspace ?? ks,
-      routingKey: TokenMap.routingKeyOfValues(prepared.bindTypes, values.right, prepared.pkIndexes),
+      routingKey: TokenMap.routingKeyOfValues(prepared.bindTypes, values, prepared.pkIndexes),
       consistency: o?.consistency ?? profile.consistency
     })
-    const handler = new ExecuteRequest(this.ctx, profile, o?.idempotent === true, statement, prepared, values.right, o)
+    const handler = new ExecuteRequest(this.ctx, profile, o?.idempotent === true, statement, prepared, values, o)
     this.start(handler, plan, fiber, "execute", statement.query, ks, resume)
   }
 
@@ -182,9 +189,8 @@ export class SessionRequests {
     for (let i = 0; i < statements.length; i++) {
       const s = statements[i]!
       const st = typeof s === "string" ? { query: s } : s
-      const encoded = Statement.encodeParams(st)
-      if (Either.isLeft(encoded)) return Either.left(encoded.left)
-      const p = encoded.right
+      const p = this.paramsOf(st)
+      if (p instanceof CqlError.SchemaMismatch) return Either.left(p)
       if (p === undefined || (Array.isArray(p) && p.length === 0)) {
         children.push({ query: st.query, values: [] })
         continue
@@ -192,10 +198,10 @@ export class SessionRequests {
       const prepared = this.ctx.registry.getPrepared(ks, st.query)
       if (prepared === undefined) return st.query
       const values = this.bindValues(prepared, p)
-      if (Either.isLeft(values)) return Either.left(values.left)
+      if (values instanceof CqlError.SchemaMismatch) return Either.left(values)
       // Route the batch by its first statement's partition key (a single-partition batch lands on a replica).
-      routingKey ??= TokenMap.routingKeyOfValues(prepared.bindTypes, values.right, prepared.pkIndexes)
-      children.push({ id: prepared.id, values: values.right, types: prepared.bindTypes })
+      routingKey ??= TokenMap.routingKeyOfValues(prepared.bindTypes, values, prepared.pkIndexes)
+      children.push({ id: prepared.id, values, types: prepared.bindTypes })
     }
     return Either.right({ children, routingKey })
   }
