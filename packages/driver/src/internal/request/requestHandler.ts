@@ -27,7 +27,7 @@ import type * as Registry from "../../Registry.js"
 import type { ResultSet } from "../../ResultSet.js"
 import * as RetryPolicy from "../../RetryPolicy.js"
 import type * as Statement from "../../Statement.js"
-import type { Connection, SendOptions } from "../connection/connection.js"
+import type { Connection, ConnectionFailure, SendOptions } from "../connection/connection.js"
 import { fromConnectionFailure, notSent } from "./failure.js"
 import type { Messages } from "./messages.js"
 import type { PoolLookup, PrepareHandler } from "./prepareHandler.js"
@@ -57,7 +57,10 @@ export interface RequestContext {
 
 export type Resume<A> = (outcome: Effect.Effect<A, CqlError.RequestError>) => void
 
-/** One line of attempts: the first, or a speculative one. */
+/**
+ * One line of attempts: a speculative one, or (as the request handler itself, one object fewer per request) the
+ * first.
+ */
 class Execution {
   host!: Host
   conn: Connection | undefined = undefined
@@ -71,17 +74,20 @@ class Execution {
   consistency: Consistency.Consistency | undefined = undefined
   /** UNPREPARED is answered by one re-prepare per execution. */
   reprepared = false
-  constructor(readonly handler: RequestHandler<unknown>) {}
-  readonly onAnswer = (failure: Parameters<Parameters<Connection["send"]>[2]>[0], res: Res.Response | undefined): void =>
-    this.handler.answered(this, failure, res)
+  /** What the connection calls with the answer to this execution's attempt. */
+  readonly callback: (failure: ConnectionFailure | undefined, res: Res.Response | undefined) => void
+  /** `handler`: the request a speculative execution belongs to; none for the handler itself. */
+  constructor(handler: RequestHandler<unknown> | undefined) {
+    const request = handler ?? (this as unknown as RequestHandler<unknown>)
+    this.callback = (failure, res) => request.answered(this, failure, res)
+  }
 }
 
-export abstract class RequestHandler<A> implements WaitingRequests.Cancelable {
+export abstract class RequestHandler<A> extends Execution implements WaitingRequests.Cancelable {
   private hosts!: Iterator<Host>
   private errors: Map<string, unknown> | undefined = undefined
   private running = 0
   private done = false
-  private first: Execution | undefined = undefined
   private speculative: Array<Execution> | undefined = undefined
   private timer: ReturnType<typeof setTimeout> | undefined = undefined
   private waiting: WaitingRequests.Waiting | undefined = undefined
@@ -93,7 +99,9 @@ export abstract class RequestHandler<A> implements WaitingRequests.Cancelable {
     protected readonly ctx: RequestContext,
     protected readonly profile: ExecutionProfile,
     protected readonly idempotent: boolean
-  ) {}
+  ) {
+    super(undefined)
+  }
 
   /** One attempt of `exec` on `conn`: its outcome goes to `answered`, or to `failed` / `complete`. */
   protected abstract attempt(exec: Execution, conn: Connection): void
@@ -118,14 +126,12 @@ export abstract class RequestHandler<A> implements WaitingRequests.Cancelable {
     if (n.done === true) return this.complete(Effect.fail(this.noHostAvailable()))
     this.waiting = waiting
     waiting?.set(this)
-    const exec = new Execution(this as RequestHandler<unknown>)
-    this.first = exec
     this.running = 1
     if (this.idempotent) {
       const delay = this.profile.speculativeExecution.nextExecution(1)
       if (Option.isSome(delay)) this.schedule(1, delay.value)
     }
-    this.sendTo(exec, n.value)
+    this.sendTo(this, n.value)
   }
 
   private sendTo(exec: Execution, host: Host): void {
@@ -144,11 +150,11 @@ export abstract class RequestHandler<A> implements WaitingRequests.Cancelable {
     exec.started = performance.now()
     m.requestStarted()
     exec.pending = true
-    exec.id = conn.send(message, options, exec.onAnswer)
+    exec.id = conn.send(message, options, exec.callback)
   }
 
   /** The answer (or failure) of `exec`'s attempt. */
-  answered(exec: Execution, failure: Parameters<Parameters<Connection["send"]>[2]>[0], res: Res.Response | undefined): void {
+  answered(exec: Execution, failure: ConnectionFailure | undefined, res: Res.Response | undefined): void {
     exec.pending = false
     const conn = exec.conn!
     const m = exec.metrics!
@@ -249,7 +255,7 @@ export abstract class RequestHandler<A> implements WaitingRequests.Cancelable {
     this.done = true
     if (this.timer !== undefined) clearTimeout(this.timer)
     // Attempts still on the wire lost (to another execution) or were given up on.
-    if (this.first !== undefined) this.abandon(this.first)
+    this.abandon(this)
     if (this.speculative !== undefined) for (const exec of this.speculative) this.abandon(exec)
     const state = this.ctx.state
     if (--state.inFlight === 0 && state.onDrained !== undefined) state.onDrained()
