@@ -87,10 +87,29 @@ const reachable = (t: Target): Promise<boolean> =>
     })
   })
 
+const BASELINE = "@baseline"
+
+/**
+ * The drivers of a run: the chosen ones, and with `--baseline` the baseline checkout's effect-cql runners, named
+ * `<driver>@baseline`.
+ */
+const runDrivers = (drivers: ReadonlyArray<DriverName>, baseline: string | undefined): Array<string> => [
+  ...drivers,
+  ...(baseline === undefined ? [] : drivers.filter((d) => d.startsWith("effect-cql")).map((d) => d + BASELINE))
+]
+
+/** The command of a driver of the run; a baseline one runs the baseline checkout's bundle. */
+const commandOf = (driver: string, baseline: string | undefined): { cmd: string; args: Array<string> } => {
+  if (!driver.endsWith(BASELINE)) return commands[driver as DriverName]()
+  const runner = path.join(path.resolve(baseline!), "bench/.build/runners/effect-cql.mjs")
+  if (!fs.existsSync(runner)) throw new Error(`--baseline: no ${runner} (run node bench/build.mjs in that checkout)`)
+  return { cmd: process.execPath, args: ["--expose-gc", runner] }
+}
+
 /** Runs one runner process; resolves with its RESULT lines (possibly fewer than asked, if it failed). */
-const runProcess = (driver: DriverName, spec: RunSpec): Promise<Array<CellResult>> =>
+const runProcess = (driver: string, spec: RunSpec, baseline: string | undefined): Promise<Array<CellResult>> =>
   new Promise((resolve) => {
-    const { cmd, args } = commands[driver]()
+    const { cmd, args } = commandOf(driver, baseline)
     const child = spawn(cmd, [...args, JSON.stringify(spec)], { stdio: ["ignore", "pipe", "pipe"] })
     const results: Array<CellResult> = []
     let stdout = ""
@@ -170,15 +189,17 @@ const main = async () => {
 
   const load0 = os.loadavg()
   const samples: Array<Sample> = []
-  const total = config.rounds * active.length * config.workloads.length * config.drivers.length
+  const drivers = runDrivers(config.drivers, config.baseline)
+  const total = config.rounds * active.length * config.workloads.length * drivers.length
   let n = 0
   for (let round = 0; round < config.rounds; round++) {
     for (const target of active) {
       for (const workload of config.workloads) {
-        for (const driver of rotate(config.drivers, round)) {
+        for (const driver of rotate(drivers, round)) {
           n++
           const spec: RunSpec = {
-            driver,
+            // A baseline runner is told its plain name: it picks its calling style from it.
+            driver: driver.replace(BASELINE, ""),
             target,
             workload: workload as Workload,
             concurrencies: config.concurrencies,
@@ -188,7 +209,7 @@ const main = async () => {
             pageSize: config.pageSize,
             rows: config.rows
           }
-          const results = await runProcess(driver, spec)
+          const results = await runProcess(driver, spec, config.baseline)
           for (const r of results) samples.push({ ...r, driver, target: target.name, round })
           log(`${n}/${total} round ${round + 1} ${target.name} ${workload} ${driver}: ` +
             results.map((r) => `${r.concurrency}:${Math.round(r.opsPerSec)}/s`).join(" "))
@@ -199,7 +220,7 @@ const main = async () => {
   const load1 = os.loadavg()
 
   const records = aggregate(samples, {
-    drivers: config.drivers,
+    drivers,
     targets: active.map((t) => t.name),
     workloads: config.workloads,
     concurrencies: config.concurrencies
@@ -208,7 +229,10 @@ const main = async () => {
   const commit = git("rev-parse", "--short", "HEAD")
   const dirty = git("status", "--porcelain").length > 0
   const conditions = [
-    `${started.toISOString()}, commit ${commit}${dirty ? " (work tree with uncommitted changes)" : ""}`,
+    `${started.toISOString()}, commit ${commit}${dirty ? " (work tree with uncommitted changes)" : ""}` +
+      (config.baseline === undefined
+        ? ""
+        : `; \`@baseline\` drivers: commit ${spawnSync("git", ["rev-parse", "--short", "HEAD"], { cwd: config.baseline, encoding: "utf8" }).stdout.trim()} (${config.baseline})`),
     `${cpus.length} x ${cpus[0]?.model ?? "unknown CPU"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}; ` +
       `the client processes and the server share these cores`,
     `load average (1 min) ${load0[0]!.toFixed(2)} at the start, ${load1[0]!.toFixed(2)} at the end`,

@@ -26,6 +26,11 @@ export interface Config {
   readonly workloads: ReadonlyArray<Workload>
   readonly concurrencies: ReadonlyArray<number>
   readonly quick: boolean
+  /**
+   * A checkout of another commit whose bench is built (`node bench/build.mjs` there): its effect-cql runners run in
+   * the same rounds as `effect-cql@baseline` and `effect-cql-promise@baseline`, so before and after share a run.
+   */
+  readonly baseline: string | undefined
 }
 
 // Quick leaves out 1,024 in flight: streaming there has 1,024 pages of 5,000 rows to drain after each window.
@@ -47,6 +52,8 @@ export const usage = `npm run bench -- [options]   (or the BENCH_* variables)
   --concurrency 1,64      requests in flight                                   BENCH_CONCURRENCY
   --rows N                rows in bench.rows (default 1000000)                 BENCH_ROWS
   --page-size N           page size of the stream workload (default 5000)      BENCH_PAGE_SIZE
+  --baseline DIR          also the effect-cql runners of DIR, another commit's BENCH_BASELINE
+                          checkout with its bench built (node bench/build.mjs)
   BENCH_PY_REACTOR=asyncio  the Python driver's asyncio reactor instead of libev`
 
 const flagToEnv = (flag: string): string => `BENCH_${flag.replace(/-/g, "_").toUpperCase()}`
@@ -78,7 +85,7 @@ export const parseConfig = (argv: ReadonlyArray<string>, env: NodeJS.ProcessEnv)
     if (value === undefined) throw new Error(`--${flag} needs a value\n${usage}`)
     values.set(flagToEnv(flag), value)
   }
-  const known = new Set(["quick", "rounds", "warmup", "duration", "max-ops", "drivers", "targets", "workloads", "concurrency", "rows", "page-size", "py-reactor"].map(flagToEnv))
+  const known = new Set(["quick", "rounds", "warmup", "duration", "max-ops", "drivers", "targets", "workloads", "concurrency", "rows", "page-size", "py-reactor", "baseline"].map(flagToEnv))
   for (const k of values.keys()) if (!known.has(k)) throw new Error(`unknown option ${k}\n${usage}`)
   const quick = values.get("BENCH_QUICK") === "1"
   const preset = quick ? presets.quick : presets.full
@@ -98,6 +105,7 @@ export const parseConfig = (argv: ReadonlyArray<string>, env: NodeJS.ProcessEnv)
     drivers: list<DriverName>(get("drivers") ?? driverNames.join(","), driverNames, "driver"),
     targets: list(get("targets") ?? Object.keys(targets).join(","), Object.keys(targets), "target"),
     workloads: list<Workload>(get("workloads") ?? workloads.join(","), workloads, "workload"),
-    concurrencies: (get("concurrency") ?? preset.concurrency).split(",").map((s) => Math.round(positive(s, "--concurrency")))
+    concurrencies: (get("concurrency") ?? preset.concurrency).split(",").map((s) => Math.round(positive(s, "--concurrency"))),
+    baseline: get("baseline")
   }
 }
