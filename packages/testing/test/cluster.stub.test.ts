@@ -7,7 +7,8 @@
  */
 import { Cluster, CqlError, type LoadBalancingPolicy, Metrics, RetryPolicy, Session } from "@effect-cql/driver"
 import { DataType } from "@effect-cql/protocol"
-import { describe, expect, it } from "@effect/vitest"
+import { describe, expect, expectTypeOf, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -17,7 +18,7 @@ import * as Metric from "effect/Metric"
 import * as MetricLabel from "effect/MetricLabel"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
-import { StubServer } from "../src/index.js"
+import { StubServer, TestSession } from "../src/index.js"
 
 const kv = { name: "kv", columns: { k: DataType.native.int, v: DataType.native.varchar }, partitionKey: ["k"] }
 const keyspaces: ReadonlyArray<StubServer.KeyspaceSpec> = [
@@ -120,6 +121,15 @@ describe("one Cluster, many Sessions", () => {
       expect((yield* Fiber.join(slow)).rows).toEqual([{ slow: 1 }])
       const after = yield* Effect.flip(open.execute("SELECT release_version FROM system.local"))
       expect(after._tag).toBe("SessionClosed")
+    }))
+})
+
+describe("Session.make's requirements", () => {
+  it.effect("it needs a Cluster (a type error without one), and a live one: over a test Cluster it dies saying so", () =>
+    Effect.gen(function* () {
+      expectTypeOf<Effect.Effect.Context<ReturnType<typeof Session.make>>>().toEqualTypeOf<Cluster.Cluster | Scope.Scope>()
+      const exit = yield* Effect.exit(Effect.scoped(Session.make()).pipe(Effect.provide(TestSession.layer())))
+      expect(Exit.isFailure(exit) && Cause.isDie(exit.cause) ? String(Cause.squash(exit.cause)) : String(exit)).toContain("needs a live Cluster")
     }))
 })
 
