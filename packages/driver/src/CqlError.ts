@@ -256,6 +256,23 @@ export class UnknownDataCenter extends Data.TaggedError("UnknownDataCenter")<{
   }
 }
 
+/**
+ * The Session's throttler refused the request: its queue was full, or the request waited in it longer than
+ * `maxQueueWait`. Nothing was sent.
+ */
+export class Throttled extends Data.TaggedError("Throttled")<{
+  readonly reason: "queue full" | "wait exceeded"
+  /** Requests in flight and waiting when it was refused. */
+  readonly inFlight: number
+  readonly queued: number
+  /** How long it waited, in milliseconds (0 when the queue was full). */
+  readonly waitedMs: number
+}> {
+  override get message() {
+    return `throttled (${this.reason}): ${this.inFlight} in flight, ${this.queued} queued, waited ${Math.round(this.waitedMs)} ms`
+  }
+}
+
 /** Every error a request can end with. */
 export type RequestError =
   | ResponseError
@@ -270,6 +287,7 @@ export type RequestError =
   | DecodeError
   | UnknownProfile
   | UnknownKeyspace
+  | Throttled
 
 /**
  * Why a Cluster could not start: no contact point answered (each one's cause inside), every host refused the

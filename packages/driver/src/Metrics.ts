@@ -22,7 +22,14 @@ const keys = {
     "request latency in milliseconds, by host"
   ),
   inFlight: MetricKey.gauge("cql_requests_in_flight", { description: "requests awaiting a response, by host" }),
-  openConnections: MetricKey.gauge("cql_open_connections", { description: "open connections, by host" })
+  openConnections: MetricKey.gauge("cql_open_connections", { description: "open connections, by host" }),
+  throttleQueued: MetricKey.gauge("cql_throttle_queued", { description: "requests waiting in a Session's throttler" }),
+  throttleRejected: MetricKey.counter("cql_throttle_rejected_total", { description: "requests the throttler refused, by reason", incremental: true }),
+  throttleWait: MetricKey.histogram(
+    "cql_throttle_wait_ms",
+    MetricBoundaries.exponential({ start: 0.05, factor: 2, count: 20 }),
+    "how long requests waited in the throttler, in milliseconds"
+  )
 }
 
 export const requests = Metric.fromMetricKey(keys.requests)
@@ -30,6 +37,9 @@ export const errors = Metric.fromMetricKey(keys.errors)
 export const latency = Metric.fromMetricKey(keys.latency)
 export const inFlight = Metric.fromMetricKey(keys.inFlight)
 export const openConnections = Metric.fromMetricKey(keys.openConnections)
+export const throttleQueued = Metric.fromMetricKey(keys.throttleQueued)
+export const throttleRejected = Metric.fromMetricKey(keys.throttleRejected)
+export const throttleWait = Metric.fromMetricKey(keys.throttleWait)
 
 /**
  * The registry's hook of `key` with these labels: the state `Metric.value` and exporters read. Resolved once per
@@ -47,14 +57,24 @@ export interface HostMetrics {
   readonly connectionClosed: () => void
 }
 
+/** The throttler's instruments (Throttler.ts): queue length, refusals by reason, waits. */
+export interface ThrottleMetrics {
+  readonly queued: (length: number) => void
+  readonly rejected: (reason: string) => void
+  readonly waited: (ms: number) => void
+}
+
 export interface MetricsService {
   readonly forHost: (host: string) => HostMetrics
+  readonly throttle: ThrottleMetrics
 }
 
 export const MetricsService = Context.GenericTag<MetricsService>("@effect-cql/driver/MetricsService")
 
 export const make = (): MetricsService => {
   const hosts = new Map<string, HostMetrics>()
+  const queued = hookOf(keys.throttleQueued, [])
+  const waited = hookOf(keys.throttleWait, [])
   return {
     forHost: (host) => {
       const existing = hosts.get(host)
@@ -89,6 +109,11 @@ export const make = (): MetricsService => {
       }
       hosts.set(host, metrics)
       return metrics
+    },
+    throttle: {
+      queued: (length) => queued.update(length),
+      rejected: (reason) => hookOf(keys.throttleRejected, [MetricLabel.make("reason", reason)]).update(1),
+      waited: (ms) => waited.update(ms)
     }
   }
 }

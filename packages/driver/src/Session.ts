@@ -48,12 +48,14 @@ import type { PoolLookup } from "./internal/request/prepareHandler.js"
 import type { RequestContext, SessionState } from "./internal/request/requestHandler.js"
 import { emptyResultSet, ResultShaping } from "./internal/request/resultShaping.js"
 import { SessionRequests } from "./internal/request/sessionRequests.js"
+import { Throttle } from "./internal/request/throttle.js"
 import type * as LoadBalancingPolicy from "./LoadBalancingPolicy.js"
 import type * as Registry from "./Registry.js"
 import type { ResultSet } from "./ResultSet.js"
 import * as RetryPolicy from "./RetryPolicy.js"
 import * as SpeculativeExecution from "./SpeculativeExecution.js"
 import * as Statement from "./Statement.js"
+import type * as Throttler from "./Throttler.js"
 
 export type RequestError = CqlError.RequestError
 
@@ -84,6 +86,11 @@ export interface SessionOptions {
   readonly profiles?: Readonly<Record<string, ExecutionProfile.Options>>
   /** How long closing waits for the Session's requests in flight. Default: the Cluster's (5 s). */
   readonly shutdownGracePeriod?: Duration.DurationInput
+  /**
+   * Request throttling: at most N in flight, a bounded queue with a maximum wait, a rate limit; `Throttled` when a
+   * request cannot wait (Throttler.ts). Default none.
+   */
+  readonly throttler?: Throttler.Options
 }
 
 /** A Cluster and one Session over it, in one config (`Session.layer`). */
@@ -206,7 +213,8 @@ export const make = (options: SessionOptions = {}): Effect.Effect<Session, CqlEr
       }),
       prepares: core.prepares,
       registry,
-      state
+      state,
+      throttle: options.throttler === undefined ? undefined : new Throttle(options.throttler, core.metrics.throttle)
     }
 
     // Closing: new requests fail with SessionClosed; those in flight get the grace period.

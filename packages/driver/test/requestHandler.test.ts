@@ -138,7 +138,8 @@ const context = (connections: Record<number, FakeConnection | "busy">) => {
     }),
     prepares: new PrepareHandler(registry, messages, metricsOf),
     registry,
-    state: { closed: false, inFlight: 0, onDrained: undefined }
+    state: { closed: false, inFlight: 0, onDrained: undefined },
+    throttle: undefined
   }
   return { ctx, recorded }
 }

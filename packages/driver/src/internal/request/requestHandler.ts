@@ -32,6 +32,7 @@ import { fromConnectionFailure, notSent } from "./failure.js"
 import type { Messages } from "./messages.js"
 import type { PoolLookup, PrepareHandler } from "./prepareHandler.js"
 import { emptyResultSet, hostIdOf, type ResultShaping } from "./resultShaping.js"
+import type { Throttle } from "./throttle.js"
 import * as WaitingRequests from "./waitingRequests.js"
 import type * as RegistryStore from "./registryStore.js"
 
@@ -53,6 +54,8 @@ export interface RequestContext {
   readonly prepares: PrepareHandler
   readonly registry: RegistryStore.RegistryStore
   readonly state: SessionState
+  /** The Session's throttler, when it has one: every request of the Session went through it and releases it. */
+  readonly throttle: Throttle | undefined
 }
 
 export type Resume<A> = (outcome: Effect.Effect<A, CqlError.RequestError>) => void
@@ -119,7 +122,10 @@ export abstract class RequestHandler<A> extends Execution implements WaitingRequ
   run(plan: Iterable<Host>, resume: Resume<A>, waiting: WaitingRequests.Waiting | undefined): void {
     this.resume = resume
     const state = this.ctx.state
-    if (state.closed) return resume(Effect.fail(new CqlError.SessionClosed({ message: "the session is closed" })))
+    if (state.closed) {
+      this.ctx.throttle?.release()
+      return resume(Effect.fail(new CqlError.SessionClosed({ message: "the session is closed" })))
+    }
     state.inFlight++
     this.hosts = plan[Symbol.iterator]()
     const n = this.hosts.next()
@@ -257,6 +263,7 @@ export abstract class RequestHandler<A> extends Execution implements WaitingRequ
     // Attempts still on the wire lost (to another execution) or were given up on.
     this.abandon(this)
     if (this.speculative !== undefined) for (const exec of this.speculative) this.abandon(exec)
+    this.ctx.throttle?.release()
     const state = this.ctx.state
     if (--state.inFlight === 0 && state.onDrained !== undefined) state.onDrained()
   }

@@ -1,0 +1,23 @@
+/**
+ * Request throttling for a Session (`SessionOptions.throttler`): at most `maxConcurrent` requests in flight, a
+ * bounded FIFO queue behind them (`maxQueueSize`, `maxQueueWait`), and optionally at most `maxPerSecond` requests
+ * started per second (a token bucket of one second's worth). A request that cannot wait fails with
+ * `CqlError.Throttled`, having sent nothing; interrupting a queued request removes it from the queue.
+ *
+ * Why: Effect makes unbounded concurrency easy (`Effect.forEach` with `concurrency: "unbounded"`), and without a
+ * bound a burst ends in BusyConnection once every connection has used its stream ids. The throttler queues the
+ * burst in the client instead, where it can wait and be cancelled. Its cost on the request path is a counter check;
+ * only a request that has to wait allocates an entry (and a timer, with `maxQueueWait`).
+ */
+import type * as Duration from "effect/Duration"
+
+export interface Options {
+  /** Requests of the Session in flight at once. */
+  readonly maxConcurrent: number
+  /** Requests waiting behind them; past it, `Throttled` ("queue full"). Default 10,000. */
+  readonly maxQueueSize?: number
+  /** How long a request may wait; past it, `Throttled` ("wait exceeded"). Default: as long as it takes. */
+  readonly maxQueueWait?: Duration.DurationInput
+  /** Requests started per second, at most (a bucket of one second's worth of starts). Default: no rate limit. */
+  readonly maxPerSecond?: number
+}

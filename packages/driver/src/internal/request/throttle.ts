@@ -1,0 +1,138 @@
+/**
+ * The Session's throttler (Throttler.ts) in plain TypeScript: a count of requests in flight, a FIFO queue behind
+ * it, and a token bucket for the rate limit. A request that finds a free slot (and a token) starts at once, with no
+ * allocation; one that has to wait gets a queue entry, which its fiber's slot (WaitingRequests) removes if the
+ * fiber stops waiting.
+ */
+import * as Duration from "effect/Duration"
+import * as CqlError from "../../CqlError.js"
+import type { ThrottleMetrics } from "../../Metrics.js"
+import type * as Throttler from "../../Throttler.js"
+import type { Cancelable, Waiting } from "./waitingRequests.js"
+
+/** A request waiting for its turn. */
+class Queued implements Cancelable {
+  timer: ReturnType<typeof setTimeout> | undefined = undefined
+  /** Started, refused or removed: no longer the queue's. */
+  done = false
+  constructor(
+    readonly throttle: Throttle,
+    readonly start: () => void,
+    readonly reject: (error: CqlError.Throttled) => void,
+    readonly waiting: Waiting | undefined,
+    readonly at: number
+  ) {}
+  /** Its fiber stopped waiting. */
+  cancel(): void {
+    this.throttle.remove(this)
+  }
+}
+
+const positiveInteger = (n: number, what: string) => {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`throttler.${what} must be a positive integer, not ${n}`)
+  return n
+}
+
+export class Throttle {
+  private inFlight = 0
+  private readonly queue: Array<Queued> = []
+  private readonly maxConcurrent: number
+  private readonly maxQueueSize: number
+  private readonly maxWaitMs: number | undefined
+  private readonly perSecond: number | undefined
+  private tokens: number
+  private refilledAt = performance.now()
+  private drainTimer: ReturnType<typeof setTimeout> | undefined = undefined
+
+  /** Bad limits are programming errors: a RangeError now rather than a Session that never sends. */
+  constructor(
+    options: Throttler.Options,
+    private readonly metrics: ThrottleMetrics
+  ) {
+    this.maxConcurrent = positiveInteger(options.maxConcurrent, "maxConcurrent")
+    this.maxQueueSize = options.maxQueueSize === undefined ? 10_000 : options.maxQueueSize
+    if (!Number.isInteger(this.maxQueueSize) || this.maxQueueSize < 0) throw new RangeError(`throttler.maxQueueSize must be a non-negative integer, not ${this.maxQueueSize}`)
+    this.maxWaitMs = options.maxQueueWait === undefined ? undefined : Duration.toMillis(options.maxQueueWait)
+    this.perSecond = options.maxPerSecond === undefined ? undefined : positiveInteger(options.maxPerSecond, "maxPerSecond")
+    this.tokens = this.perSecond ?? 0
+  }
+
+  /** Runs `start` now if a slot (and a token) is free; else queues it, or refuses it through `reject`. */
+  submit(start: () => void, reject: (error: CqlError.Throttled) => void, waiting: Waiting | undefined): void {
+    if (this.queue.length === 0 && this.inFlight < this.maxConcurrent && this.take()) {
+      this.inFlight++
+      return start()
+    }
+    if (this.queue.length >= this.maxQueueSize) {
+      this.metrics.rejected("queue full")
+      return reject(new CqlError.Throttled({ reason: "queue full", inFlight: this.inFlight, queued: this.queue.length, waitedMs: 0 }))
+    }
+    const entry = new Queued(this, start, reject, waiting, performance.now())
+    this.queue.push(entry)
+    this.metrics.queued(this.queue.length)
+    waiting?.set(entry)
+    if (this.maxWaitMs !== undefined) entry.timer = setTimeout(() => this.expire(entry), this.maxWaitMs)
+    this.scheduleDrain()
+  }
+
+  /** A request that `submit` started has ended. */
+  release(): void {
+    this.inFlight--
+    if (this.queue.length > 0) this.drain()
+  }
+
+  /** Takes a queued request out (its fiber stopped waiting). */
+  remove(entry: Queued): void {
+    if (entry.done) return
+    entry.done = true
+    if (entry.timer !== undefined) clearTimeout(entry.timer)
+    const i = this.queue.indexOf(entry)
+    if (i >= 0) this.queue.splice(i, 1)
+    this.metrics.queued(this.queue.length)
+  }
+
+  private expire(entry: Queued): void {
+    if (entry.done) return
+    this.remove(entry)
+    entry.waiting?.settled(entry)
+    this.metrics.rejected("wait exceeded")
+    entry.reject(new CqlError.Throttled({ reason: "wait exceeded", inFlight: this.inFlight, queued: this.queue.length, waitedMs: performance.now() - entry.at }))
+  }
+
+  /** Starts queued requests, oldest first, while slots and tokens allow. */
+  private drain(): void {
+    while (this.queue.length > 0 && this.inFlight < this.maxConcurrent) {
+      if (!this.take()) return this.scheduleDrain()
+      const entry = this.queue.shift()!
+      entry.done = true
+      if (entry.timer !== undefined) clearTimeout(entry.timer)
+      entry.waiting?.settled(entry)
+      this.metrics.queued(this.queue.length)
+      this.metrics.waited(performance.now() - entry.at)
+      this.inFlight++
+      entry.start()
+    }
+  }
+
+  /** A token of the rate limit, if one is there (always, without a rate limit). */
+  private take(): boolean {
+    const perSecond = this.perSecond
+    if (perSecond === undefined) return true
+    const now = performance.now()
+    this.tokens = Math.min(perSecond, this.tokens + ((now - this.refilledAt) / 1000) * perSecond)
+    this.refilledAt = now
+    if (this.tokens < 1) return false
+    this.tokens--
+    return true
+  }
+
+  /** With a rate limit, a drain when the next token is due (no slot frees a request that waits for a token). */
+  private scheduleDrain(): void {
+    if (this.perSecond === undefined || this.drainTimer !== undefined || this.queue.length === 0) return
+    const ms = Math.max(1, Math.ceil(((1 - this.tokens) / this.perSecond) * 1000))
+    this.drainTimer = setTimeout(() => {
+      this.drainTimer = undefined
+      this.drain()
+    }, ms)
+  }
+}
