@@ -12,12 +12,28 @@ import type { TokenMap } from "./TokenMap.js"
 
 export type Distance = "local" | "remote" | "ignored"
 
+/** How loaded the hosts are now, from the pools' own connections (Sessions give it; a bare Metadata has none). */
+export interface HostLoad {
+  /** Requests in flight to the host. */
+  readonly inFlight: (host: Host) => number
+  /** With requests in flight, how long (ms) since the host last answered anything; 0 with none in flight. */
+  readonly silentMs: (host: Host) => number
+}
+
 /** What a policy sees of the cluster. A `Metadata` snapshot is one: pass it as it is. */
 export interface ClusterView {
   /** By endpoint. Treated as immutable: a new map for every change. */
   readonly hosts: ReadonlyMap<string, Host>
   readonly tokenMap: TokenMap | undefined
+  readonly load?: HostLoad | undefined
 }
+
+/**
+ * A host that has this many requests in flight and has answered nothing for `SILENT_MS` is busy and silent: a
+ * paused or overloaded node, which token-aware plans try last among the replicas.
+ */
+export const BUSY_IN_FLIGHT = 10
+export const SILENT_MS = 200
 
 /** What a request tells the policy about itself. */
 export interface Routing {
@@ -221,8 +237,29 @@ export const tokenAware = (child: LoadBalancingPolicy, options?: TokenAwareOptio
         local[i] = local[j]!
         local[j] = t
       }
+      if (view.load !== undefined && local.length > 1) byHealth(local, view.load)
       return new ReplicasFirst(local, plan[Symbol.iterator]())
     }
+  }
+}
+
+/**
+ * Replicas (shuffled) reordered by their load: busy and silent ones last, keeping the others' order; then, of the
+ * first two, the one with fewer requests in flight first (the better of two random choices spreads load without
+ * herding onto one replica).
+ */
+const byHealth = (replicas: Array<Host>, load: HostLoad): void => {
+  let healthy = 0
+  let silent: Array<Host> | undefined
+  for (const h of replicas) {
+    if (load.inFlight(h) >= BUSY_IN_FLIGHT && load.silentMs(h) >= SILENT_MS) (silent ??= []).push(h)
+    else replicas[healthy++] = h
+  }
+  if (silent !== undefined) for (let i = 0; i < silent.length; i++) replicas[healthy + i] = silent[i]!
+  if (healthy >= 2 && load.inFlight(replicas[1]!) < load.inFlight(replicas[0]!)) {
+    const t = replicas[0]!
+    replicas[0] = replicas[1]!
+    replicas[1] = t
   }
 }
 

@@ -136,6 +136,24 @@ describe("tokenAware", () => {
     }
   })
 
+  it("with the pools' load, a busy and silent replica comes last; of two healthy ones, the less busy leads", () => {
+    const [a, b] = names(replicasOf("alice").filter((h) => h.datacenter === "dc1"))
+    const p = LoadBalancingPolicy.tokenAware(LoadBalancingPolicy.dcAware({ localDc: "dc1" }))
+    const withLoad = (inFlight: Record<number, number>, silent: Record<number, number>): LoadBalancingPolicy.ClusterView => ({
+      ...view,
+      load: { inFlight: (h) => inFlight[names([h])[0]!] ?? 0, silentMs: (h) => silent[names([h])[0]!] ?? 0 }
+    })
+    // a: 50 in flight, nothing answered for a second (a paused node): never first, whatever the shuffle.
+    const paused = withLoad({ [a!]: 50 }, { [a!]: 1000 })
+    expect([...firsts(200, () => p.newQueryPlan(paused, routing("alice"))).keys()]).toEqual([b])
+    expect(names(p.newQueryPlan(paused, routing("alice"))).slice(0, 2)).toEqual([b, a])
+    // Busy but answering, it is only less preferred: the less busy of the two leads every plan.
+    const busy = withLoad({ [a!]: 50, [b!]: 3 }, { [a!]: 5 })
+    expect([...firsts(200, () => p.newQueryPlan(busy, routing("alice"))).keys()]).toEqual([b])
+    // Equal loads keep the shuffle.
+    expect(firsts(400, () => p.newQueryPlan(withLoad({}, {}), routing("alice"))).size).toBe(2)
+  })
+
   it("shuffles the replicas so that each leads some plans", () => {
     const p = LoadBalancingPolicy.tokenAware(LoadBalancingPolicy.dcAware({ localDc: "dc1" }))
     const counts = firsts(400, () => p.newQueryPlan(view, routing("alice")))

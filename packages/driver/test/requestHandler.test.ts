@@ -125,7 +125,7 @@ const context = (connections: Record<number, FakeConnection | "busy">) => {
       get: (endpoint) => {
         const n = Number(endpoint.slice("10.0.0.".length, endpoint.indexOf(":")))
         const c = connections[n]
-        return { pick: () => (c as unknown as Connection | "busy" | undefined) }
+        return { pick: () => (c as unknown as Connection | "busy" | undefined), inFlight: () => 0, silentMs: () => 0 }
       }
     },
     metricsOf,

@@ -66,7 +66,8 @@ export class Connection implements HandshakeTarget {
   private timerAt = Infinity
   private heartbeat: NodeJS.Timeout | undefined
   private heartbeatInFlight = false
-  private lastReadAt = Date.now()
+  /** When the socket last delivered bytes (`Date.now()`): how long a busy connection has been silent. */
+  lastReadAt = Date.now()
   private socketError: Error | undefined
   private closeCause: ConnectionFailure | undefined
   private graceTimer: NodeJS.Timeout | undefined

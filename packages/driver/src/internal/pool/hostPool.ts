@@ -85,6 +85,23 @@ export class HostPool implements HostPoolApi {
     return best ?? (full ? "busy" : undefined)
   }
 
+  inFlight(): number {
+    let n = 0
+    for (const c of this.connections) if (c.isOpen) n += c.inFlight
+    return n
+  }
+
+  silentMs(now: number): number {
+    let last = 0
+    let flying = 0
+    for (const c of this.connections) {
+      if (!c.isOpen) continue
+      flying += c.inFlight
+      if (c.lastReadAt > last) last = c.lastReadAt
+    }
+    return flying === 0 || last === 0 ? 0 : now - last
+  }
+
   get reconnecting(): boolean {
     return this.looping
   }

@@ -27,6 +27,10 @@ export interface HostPool {
   readonly reconnecting: boolean
   /** Synchronous; allocates nothing. */
   pick(): Pick
+  /** Requests in flight on the open connections. */
+  inFlight(): number
+  /** With requests in flight, how long (ms) since the host last answered anything; 0 with none in flight. */
+  silentMs(now: number): number
   /** Completes once the first round of connection attempts has ended, whatever its outcome (or the pool closed). */
   readonly initialized: Effect.Effect<void>
 }

@@ -19,9 +19,9 @@ import type * as RegistryStore from "./registryStore.js"
 
 export type Prepared = (error: CqlError.RequestError | undefined, statement: Registry.PreparedStatement | undefined) => void
 
-/** What the prepare path reads of the pools: a connection of a host's pool, synchronously. */
+/** What the request path reads of the pools, synchronously: a connection of a host's pool, and its load. */
 export interface PoolLookup {
-  readonly get: (endpoint: string) => { pick(): Pick } | undefined
+  readonly get: (endpoint: string) => { pick(): Pick; inFlight(): number; silentMs(now: number): number } | undefined
 }
 
 export class PrepareHandler {

@@ -15,7 +15,8 @@ import type * as Fiber from "effect/Fiber"
 import * as CqlError from "../../CqlError.js"
 import * as ExecutionProfile from "../../ExecutionProfile.js"
 import type { Executor } from "../../Executor.js"
-import type { Host } from "../../Metadata.js"
+import type { ClusterView, HostLoad } from "../../LoadBalancingPolicy.js"
+import type { Host, Metadata } from "../../Metadata.js"
 import type { MetadataService } from "../../MetadataService.js"
 import type * as Registry from "../../Registry.js"
 import type { ResultSet } from "../../ResultSet.js"
@@ -47,6 +48,13 @@ interface BoundBatch {
 export class SessionRequests {
   private readonly ctx: RequestContext
   private readonly sessionProfile: ExecutionProfile.ExecutionProfile
+  /** The hosts' load, from the Session's pools: token-aware plans try busy and silent replicas last. */
+  private readonly load: HostLoad = {
+    inFlight: (host) => this.ctx.pools.get(host.endpoint)?.inFlight() ?? 0,
+    silentMs: (host) => this.ctx.pools.get(host.endpoint)?.silentMs(Date.now()) ?? 0
+  }
+  private viewOf: Metadata | undefined = undefined
+  private cachedView: ClusterView | undefined = undefined
 
   /** The Session's keyspace now (`USE` changes it). */
   constructor(
@@ -55,6 +63,16 @@ export class SessionRequests {
   ) {
     this.ctx = settings.ctx
     this.sessionProfile = settings.profiles.default
+  }
+
+  /** The policies' view: the Metadata snapshot now, with the load; one object per snapshot. */
+  private view(): ClusterView {
+    const md = this.settings.metadata.current()
+    if (md !== this.viewOf || this.cachedView === undefined) {
+      this.viewOf = md
+      this.cachedView = { hosts: md.hosts, tokenMap: md.tokenMap, load: this.load }
+    }
+    return this.cachedView
   }
 
   /**
@@ -146,7 +164,7 @@ export class SessionRequests {
       const target = Statement.keyspaceOfUse(statement.query)
       if (target !== undefined) return resume(this.settings.use(target))
       const handler = new QueryRequest(this.ctx, profile, o?.idempotent === true, statement, params, o, this.ctx.messages.keyspaceOf(o, this.keyspace))
-      const plan = profile.loadBalancing.newQueryPlan(this.settings.metadata.current(), { keyspace: ks, consistency: o?.consistency ?? profile.consistency })
+      const plan = profile.loadBalancing.newQueryPlan(this.view(), { keyspace: ks, consistency: o?.consistency ?? profile.consistency })
       return this.start(handler, plan, fiber, "execute", statement.query, ks, resume)
     }
     const cached = this.ctx.registry.getPrepared(ks, statement.query)
@@ -173,7 +191,7 @@ export class SessionRequests {
   ): void {
     const values = this.bindValues(prepared, params)
     if (values instanceof CqlError.SchemaMismatch) return resume(Effect.fail(values))
-    const plan = profile.loadBalancing.newQueryPlan(this.settings.metadata.current(), {
+    const plan = profile.loadBalancing.newQueryPlan(this.view(), {
       keyspace: prepared.bindColumns[0]?.keyspace ?? ks,
       routingKey: TokenMap.routingKeyOfValues(prepared.bindTypes, values, prepared.pkIndexes),
       consistency: o?.consistency ?? profile.consistency
@@ -192,7 +210,7 @@ export class SessionRequests {
   ): void {
     const { ctx, metadata, executor } = this.settings
     const pools = ctx.pools
-    const plan = profile.loadBalancing.newQueryPlan(metadata.current(), { keyspace: ks })
+    const plan = profile.loadBalancing.newQueryPlan(this.view(), { keyspace: ks })
     this.start(new PrepareRequest(ctx, profile, query, ks), plan, fiber, "prepare", query, ks, (outcome) =>
       resume(Effect.tap(outcome, () => executor.submit("prepare on all hosts", ctx.prepares.everywhere(pools, metadata.current().hosts.keys(), query, ks))))
     )
@@ -246,7 +264,7 @@ export class SessionRequests {
     const { children, routingKey } = built.right
     const consistency: Consistency.Consistency = o?.consistency ?? profile.consistency
     const handler = new BatchRequest(this.ctx, profile, o?.idempotent === true, children, o, this.ctx.messages.keyspaceOf(o, this.keyspace))
-    const plan = profile.loadBalancing.newQueryPlan(this.settings.metadata.current(), { keyspace: ks, routingKey, consistency })
+    const plan = profile.loadBalancing.newQueryPlan(this.view(), { keyspace: ks, routingKey, consistency })
     this.start(handler, plan, fiber, "batch", "BATCH", ks, resume)
   }
 }
