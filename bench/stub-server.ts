@@ -16,7 +16,7 @@ import * as Either from "effect/Either"
 import * as net from "node:net"
 import { performance } from "node:perf_hooks"
 import { Worker } from "node:worker_threads"
-import { ByteWriter } from "../packages/protocol/src/index.js"
+import { ByteWriter } from "../packages/protocol/src/internal.js"
 import { StubServer } from "../packages/testing/src/index.js"
 
 const arg = (name: string, fallback: number): number => {

@@ -9,7 +9,8 @@
  *   LocalStrategy, EverywhereStrategy) for every ring position, so `replicas(keyspace, token)` is a binary search
  *   and two array reads. A keyspace with an unknown strategy has no replicas (the caller routes without them).
  */
-import { ByteWriter, Codec } from "@effect-cql/protocol"
+import { Codec } from "@effect-cql/protocol"
+import { ByteWriter } from "@effect-cql/protocol/internal"
 import type { DataType } from "@effect-cql/protocol"
 import * as Option from "effect/Option"
 import { createHash } from "node:crypto"

@@ -6,7 +6,7 @@
 import { Compression, Frame, Request, Response, Segment } from "@effect-cql/protocol"
 import * as Either from "effect/Either"
 import * as net from "node:net"
-import { ByteWriter } from "@effect-cql/protocol"
+import { ByteWriter } from "@effect-cql/protocol/internal"
 import type { ConnectionFailure } from "../src/internal/connection/connection.js"
 
 export interface FakeServerOptions {

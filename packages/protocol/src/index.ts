@@ -14,6 +14,3 @@ export * as Uuid from "./Uuid.js"
 export * as CqlDate from "./CqlDate.js"
 export * as CqlTime from "./CqlTime.js"
 export * as CqlDuration from "./CqlDuration.js"
-// The byte cursors that message encoders write into (the driver reuses one writer per flush).
-export { ByteReader } from "./internal/reader.js"
-export { ByteWriter } from "./internal/writer.js"

@@ -6,7 +6,7 @@ import { Compression, Frame, Request, Response, Segment } from "@effect-cql/prot
 import type { Event, ProtocolError, Rows } from "@effect-cql/protocol"
 import * as Either from "effect/Either"
 import * as net from "node:net"
-import { ByteWriter } from "@effect-cql/protocol"
+import { ByteWriter } from "@effect-cql/protocol/internal"
 
 export interface HandshakeOptions {
   readonly compression?: "lz4" | "snappy"

@@ -9,7 +9,7 @@ import type { Event, ServerError } from "@effect-cql/protocol"
 import * as Either from "effect/Either"
 import { randomBytes } from "node:crypto"
 import type * as net from "node:net"
-import { ByteWriter } from "@effect-cql/protocol"
+import { ByteWriter } from "@effect-cql/protocol/internal"
 
 /** Ways to send bytes a client must reject. `badCrc` and `badHeaderCrc` need v5 framing; in v4 they send garbage. */
 export type Malformed = "badCrc" | "badHeaderCrc" | "badLength" | "garbage"

@@ -11,7 +11,7 @@
 import { Segment } from "@effect-cql/protocol"
 import type { Compression } from "@effect-cql/protocol"
 import type { Socket } from "node:net"
-import { ByteWriter } from "@effect-cql/protocol"
+import { ByteWriter } from "@effect-cql/protocol/internal"
 
 const INITIAL_SIZE = 16 * 1024
 export const FLUSH_THRESHOLD = 64 * 1024
