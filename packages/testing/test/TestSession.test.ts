@@ -299,4 +299,14 @@ describe("TestSession's Cluster", () => {
         expect(rejected).toBeInstanceOf(CqlError.Invalid)
       }))
   })
+
+  it.effect("by default: no keyspace, an empty metadata snapshot, and any USE is taken (through executePromise too)", () =>
+    Effect.gen(function* () {
+      const session = yield* Session.Session
+      const cluster = yield* Cluster.Cluster
+      expect(session.keyspace()).toBeUndefined()
+      expect(cluster.metadata.current()).toBe(Metadata.empty)
+      yield* Effect.promise(() => session.executePromise("USE app"))
+      expect(session.keyspace()).toBe("app")
+    }).pipe(Effect.provide(TestSession.layer())))
 })
