@@ -129,14 +129,12 @@ export interface ClusterService {
 
 export class Cluster extends Context.Tag("@effect-cql/driver/Cluster")<Cluster, ClusterService>() {}
 
-const millis = (d: Duration.DurationInput | undefined, fallback: number) => (d === undefined ? fallback : Duration.toMillis(d))
-
 /** The options every connection of the cluster shares (the control connection's and the pools'). */
 const connectionOptions = (config: ClusterConfig): Omit<ConnectionOptions, "host" | "port"> => {
   const o: { -readonly [K in keyof Omit<ConnectionOptions, "host" | "port">]: Omit<ConnectionOptions, "host" | "port">[K] } = {
-    connectTimeoutMs: millis(config.connectTimeout, Defaults.CONNECT_TIMEOUT_MS),
-    requestTimeoutMs: millis(config.requestTimeout, Defaults.REQUEST_TIMEOUT_MS),
-    heartbeatIntervalMs: millis(config.heartbeatInterval, Defaults.HEARTBEAT_INTERVAL_MS),
+    connectTimeoutMs: Defaults.millisOr(config.connectTimeout, Defaults.CONNECT_TIMEOUT_MS),
+    requestTimeoutMs: Defaults.millisOr(config.requestTimeout, Defaults.REQUEST_TIMEOUT_MS),
+    heartbeatIntervalMs: Defaults.millisOr(config.heartbeatInterval, Defaults.HEARTBEAT_INTERVAL_MS),
     driverName: Defaults.DRIVER_NAME,
     driverVersion: Defaults.DRIVER_VERSION
   }
@@ -155,7 +153,7 @@ const poolOptions = (config: ClusterConfig, protocolVersion: 4 | 5, keyspace: st
     connection: { ...connectionOptions(config), protocolVersion, ...(keyspace === undefined ? {} : { keyspace }) },
     ...(perHost === undefined ? {} : { connectionsPerHost: typeof perHost === "number" ? { local: perHost, remote: perHost } : perHost }),
     ...(config.reconnectionSchedule === undefined ? {} : { reconnectionSchedule: config.reconnectionSchedule }),
-    closeGrace: millis(config.shutdownGracePeriod, Defaults.SHUTDOWN_GRACE_MS)
+    closeGrace: Defaults.millisOr(config.shutdownGracePeriod, Defaults.SHUTDOWN_GRACE_MS)
   }
 }
 
@@ -200,8 +198,8 @@ const make = (config: ClusterConfig): Effect.Effect<
     }
 
     const loadBalancing = config.loadBalancing ?? LoadBalancingPolicy.defaultPolicy({ localDc: config.localDataCenter })
-    const requestTimeoutMs = millis(config.requestTimeout, Defaults.REQUEST_TIMEOUT_MS)
-    const shutdownGraceMs = millis(config.shutdownGracePeriod, Defaults.SHUTDOWN_GRACE_MS)
+    const requestTimeoutMs = Defaults.millisOr(config.requestTimeout, Defaults.REQUEST_TIMEOUT_MS)
+    const shutdownGraceMs = Defaults.millisOr(config.shutdownGracePeriod, Defaults.SHUTDOWN_GRACE_MS)
 
     // The policies that size the pools: the cluster's, then each open Session's and profile's (a multiset).
     const policies: Array<LoadBalancingPolicy.LoadBalancingPolicy> = [loadBalancing]

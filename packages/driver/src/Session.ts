@@ -135,8 +135,6 @@ export interface Session {
 
 export const Session = Context.GenericTag<Session>("@effect-cql/driver/Session")
 
-const millis = (d: Duration.DurationInput | undefined, fallback: number) => (d === undefined ? fallback : Duration.toMillis(d))
-
 /**
  * A scoped Session over the Cluster in context. Fails with `UnknownKeyspace` when its keyspace does not exist.
  * The Cluster must be a live one (`Cluster.layer`).
@@ -162,7 +160,7 @@ export const make = (options: SessionOptions = {}): Effect.Effect<Session, CqlEr
     const keyspace = options.keyspace ?? cluster.config.keyspace
     if (keyspace !== undefined) yield* checkKeyspace(keyspace)
 
-    const requestTimeoutMs = millis(options.requestTimeout, core.requestTimeoutMs)
+    const requestTimeoutMs = Defaults.millisOr(options.requestTimeout, core.requestTimeoutMs)
     const defaultConsistency = options.defaultConsistency ?? Defaults.CONSISTENCY
     const sessionProfile: ExecutionProfile.ExecutionProfile = {
       consistency: defaultConsistency,
@@ -209,7 +207,7 @@ export const make = (options: SessionOptions = {}): Effect.Effect<Session, CqlEr
         registry,
         control,
         requestTimeoutMs,
-        schemaAgreementTimeoutMs: millis(options.schemaAgreementTimeout, Defaults.SCHEMA_AGREEMENT_TIMEOUT_MS)
+        schemaAgreementTimeoutMs: Defaults.millisOr(options.schemaAgreementTimeout, Defaults.SCHEMA_AGREEMENT_TIMEOUT_MS)
       }),
       prepares: core.prepares,
       registry,
@@ -218,7 +216,7 @@ export const make = (options: SessionOptions = {}): Effect.Effect<Session, CqlEr
     }
 
     // Closing: new requests fail with SessionClosed; those in flight get the grace period.
-    const graceMs = millis(options.shutdownGracePeriod, core.shutdownGraceMs)
+    const graceMs = Defaults.millisOr(options.shutdownGracePeriod, core.shutdownGraceMs)
     const close = Effect.suspend(() => {
       state.closed = true
       if (state.inFlight === 0) return Effect.void

@@ -10,6 +10,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
 import * as CqlError from "../src/CqlError.js"
 import * as ExecutionProfile from "../src/ExecutionProfile.js"
 import type { Connection, ConnectionFailure } from "../src/internal/connection/connection.js"
@@ -162,7 +163,10 @@ const query = (
 
 /** The handler's request as an Effect, on the waiting fiber's slot (so that interrupting it cancels). */
 const run = <A>(handler: RequestHandler<A>, plan: Iterable<Host> = hosts) =>
-  Effect.async<A, CqlError.RequestError>((resume) => handler.run(plan, resume, WaitingRequests.current()))
+  Effect.async<A, CqlError.RequestError>((resume) => {
+    const fiber = Fiber.getCurrentFiber()
+    handler.run(plan, resume, Option.isSome(fiber) ? WaitingRequests.of(fiber.value) : undefined)
+  })
 
 const fromHost = (rs: { readonly rows: ReadonlyArray<unknown> }) => (rs.rows[0] as Rows.Row | undefined)?.["from"]
 

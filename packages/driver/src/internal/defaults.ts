@@ -3,6 +3,7 @@
  * test toolkit cannot disagree about them.
  */
 import type { Consistency } from "@effect-cql/protocol"
+import * as Duration from "effect/Duration"
 
 export const PORT = 9042
 export const CONNECT_TIMEOUT_MS = 5_000
@@ -20,3 +21,6 @@ export const SCHEMA_AGREEMENT_TIMEOUT_MS = 10_000
 export const EXECUTOR_SIZE = 4
 export const DRIVER_NAME = "effect-cql"
 export const DRIVER_VERSION = "0.1.0"
+
+/** A duration setting in milliseconds, or its default when it is not set. */
+export const millisOr = (d: Duration.DurationInput | undefined, fallback: number): number => (d === undefined ? fallback : Duration.toMillis(d))

@@ -93,7 +93,11 @@ export class SessionRequests {
       : ({ consistency: p.consistency, serialConsistency: p.serialConsistency, timeout: p.requestTimeout, pageSize: p.pageSize, idempotent: p.idempotent, ...o } as O)
   }
 
-  /** Runs `handler` over `plan`, through the Session's throttler when it has one. */
+  /**
+   * Runs `handler` over `plan`: through the Session's throttler when it has one (which starts it again, `throttled`
+   * false, once it has a slot); then in a span when the fiber is traced (a second `Effect.async` inside it), else
+   * directly, with the fiber's slot so that a fiber that stops waiting cancels it.
+   */
   private start<A>(
     handler: RequestHandler<A>,
     plan: Iterable<Host>,
@@ -101,30 +105,17 @@ export class SessionRequests {
     operation: Operation,
     query: string,
     keyspace: string | undefined,
-    resume: Resume<A>
+    resume: Resume<A>,
+    throttled = true
   ): void {
     const throttle = this.ctx.throttle
-    if (throttle === undefined) return this.launch(handler, plan, fiber, operation, query, keyspace, resume)
-    throttle.submit(
-      () => this.launch(handler, plan, fiber, operation, query, keyspace, resume),
-      (error) => resume(Effect.fail(error)),
-      fiber === undefined ? undefined : WaitingRequests.of(fiber)
-    )
-  }
-
-  /**
-   * `handler` over `plan`: in a span when the fiber is traced (a second `Effect.async` inside it), else directly,
-   * with the fiber's slot so that a fiber that stops waiting cancels it.
-   */
-  private launch<A>(
-    handler: RequestHandler<A>,
-    plan: Iterable<Host>,
-    fiber: RuntimeFiber | undefined,
-    operation: Operation,
-    query: string,
-    keyspace: string | undefined,
-    resume: Resume<A>
-  ): void {
+    if (throttled && throttle !== undefined) {
+      return throttle.submit(
+        () => this.start(handler, plan, fiber, operation, query, keyspace, resume, false),
+        (error) => resume(Effect.fail(error)),
+        fiber === undefined ? undefined : WaitingRequests.of(fiber)
+      )
+    }
     if (fiber === undefined) return handler.run(plan, resume, undefined)
     const waiting = WaitingRequests.of(fiber)
     if (!isTraced(fiber)) return handler.run(plan, resume, waiting)

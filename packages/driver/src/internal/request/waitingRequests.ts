@@ -10,8 +10,7 @@
  * cancelled then (`Cancelable.cancel`: its attempts' callbacks dropped, their stream ids orphaned until the late
  * answers).
  */
-import * as Fiber from "effect/Fiber"
-import * as Option from "effect/Option"
+import type * as Fiber from "effect/Fiber"
 
 /** A request in flight that can be given up on. */
 export interface Cancelable {
@@ -52,10 +51,4 @@ export const of = (fiber: Fiber.RuntimeFiber<unknown, unknown>): Waiting => {
     fiber.addObserver(w.abandon)
   }
   return w
-}
-
-/** The slot of the fiber running now (call from an `Effect.async` register); undefined outside a fiber. */
-export const current = (): Waiting | undefined => {
-  const fiber = Fiber.getCurrentFiber()
-  return Option.isNone(fiber) ? undefined : of(fiber.value)
 }
