@@ -86,7 +86,24 @@ export interface ClusterConfig {
   readonly connectTimeout?: Duration.DurationInput
   /** The default timeout of one attempt, for every Session. Default 12 s. */
   readonly requestTimeout?: Duration.DurationInput
+  /**
+   * A connection that reads nothing for this long is closed (a half-open socket): a heartbeat goes out in time for
+   * its answer to arrive within the interval. 0 disables. Default 30 s.
+   */
   readonly heartbeatInterval?: Duration.DurationInput
+  /**
+   * A connection with requests in flight that reads nothing for this long takes no new requests and is probed; with
+   * no answer within `probeTimeout` it is closed, and its idempotent requests go to the next host. 0 disables.
+   * Default 1 s.
+   */
+  readonly stallTimeout?: Duration.DurationInput
+  /** How long a probe (stall or heartbeat) waits for its answer. Default 1 s. */
+  readonly probeTimeout?: Duration.DurationInput
+  /**
+   * The largest frame body, in bytes, sent or accepted: a larger request fails with EncodeError before it is sent,
+   * and a larger response closes the connection. Default 256 MiB (the protocol's limit).
+   */
+  readonly maxFrameSize?: number
   /** Delays between reconnection attempts to a host. Default exponential from 1 s, capped at 60 s, jittered. */
   readonly reconnectionSchedule?: Schedule.Schedule<unknown, ConnectionFailure>
   /** The cluster's load balancing, and its Sessions' default: token-aware over DC-aware (with `localDataCenter`). */
@@ -97,6 +114,11 @@ export interface ClusterConfig {
   readonly refreshWindow?: Duration.DurationInput
   /** Management tasks the Executor runs at once. Default 4. */
   readonly executorSize?: number
+  /**
+   * Prepared statements the registry keeps (the least recently used go first, counted by
+   * `cql_prepared_evictions_total`); a dropped one is prepared again when next run. Default 10,000.
+   */
+  readonly maxPreparedStatements?: number
 }
 
 /** The pools, as a Cluster shows them. */
@@ -135,6 +157,8 @@ const connectionOptions = (config: ClusterConfig): Omit<ConnectionOptions, "host
     connectTimeoutMs: Defaults.millisOr(config.connectTimeout, Defaults.CONNECT_TIMEOUT_MS),
     requestTimeoutMs: Defaults.millisOr(config.requestTimeout, Defaults.REQUEST_TIMEOUT_MS),
     heartbeatIntervalMs: Defaults.millisOr(config.heartbeatInterval, Defaults.HEARTBEAT_INTERVAL_MS),
+    stallTimeoutMs: Defaults.millisOr(config.stallTimeout, Defaults.STALL_TIMEOUT_MS),
+    probeTimeoutMs: Defaults.millisOr(config.probeTimeout, Defaults.PROBE_TIMEOUT_MS),
     driverName: Defaults.DRIVER_NAME,
     driverVersion: Defaults.DRIVER_VERSION
   }
@@ -143,6 +167,7 @@ const connectionOptions = (config: ClusterConfig): Omit<ConnectionOptions, "host
   if (config.credentials !== undefined) o.credentials = { username: config.credentials.username, password: Redacted.value(config.credentials.password) }
   if (config.tls !== undefined) o.tls = config.tls
   if (config.maxRequestsPerConnection !== undefined) o.maxInFlight = config.maxRequestsPerConnection
+  if (config.maxFrameSize !== undefined) o.maxFrameBytes = config.maxFrameSize
   return o
 }
 
@@ -365,7 +390,13 @@ export const layer = (config: ClusterConfig): Layer.Layer<Cluster, CqlError.Conn
   )
   const services = pools.pipe(
     Layer.provideMerge(control),
-    Layer.provideMerge(Layer.mergeAll(RegistryStore.layer, Metrics.layer, TimestampGenerator.layerMonotonic, Executor.layer(config.executorSize ?? Defaults.EXECUTOR_SIZE)))
+    Layer.provideMerge(
+      Layer.mergeAll(
+        RegistryStore.layer(config.maxPreparedStatements),
+        TimestampGenerator.layerMonotonic,
+        Executor.layer(config.executorSize ?? Defaults.EXECUTOR_SIZE)
+      ).pipe(Layer.provideMerge(Metrics.layer))
+    )
   )
   return Layer.scoped(Cluster, make(config)).pipe(
     Layer.provide(services),

@@ -29,7 +29,11 @@ const keys = {
     "cql_throttle_wait_ms",
     MetricBoundaries.exponential({ start: 0.05, factor: 2, count: 20 }),
     "how long requests waited in the throttler, in milliseconds"
-  )
+  ),
+  preparedEvictions: MetricKey.counter("cql_prepared_evictions_total", {
+    description: "prepared statements the registry dropped to stay within its size (prepared again when next used)",
+    incremental: true
+  })
 }
 
 export const requests = Metric.fromMetricKey(keys.requests)
@@ -40,6 +44,7 @@ export const openConnections = Metric.fromMetricKey(keys.openConnections)
 export const throttleQueued = Metric.fromMetricKey(keys.throttleQueued)
 export const throttleRejected = Metric.fromMetricKey(keys.throttleRejected)
 export const throttleWait = Metric.fromMetricKey(keys.throttleWait)
+export const preparedEvictions = Metric.fromMetricKey(keys.preparedEvictions)
 
 /**
  * The registry's hook of `key` with these labels: the state `Metric.value` and exporters read. Resolved once per
@@ -67,6 +72,8 @@ export interface ThrottleMetrics {
 export interface MetricsService {
   readonly forHost: (host: string) => HostMetrics
   readonly throttle: ThrottleMetrics
+  /** The prepared-statement registry dropped its least recently used statement. */
+  readonly preparedEvicted: () => void
 }
 
 export const MetricsService = Context.GenericTag<MetricsService>("@effect-cql/driver/MetricsService")
@@ -75,6 +82,7 @@ export const make = (): MetricsService => {
   const hosts = new Map<string, HostMetrics>()
   const queued = hookOf(keys.throttleQueued, [])
   const waited = hookOf(keys.throttleWait, [])
+  const evictions = hookOf(keys.preparedEvictions, [])
   return {
     forHost: (host) => {
       const existing = hosts.get(host)
@@ -114,7 +122,8 @@ export const make = (): MetricsService => {
       queued: (length) => queued.update(length),
       rejected: (reason) => hookOf(keys.throttleRejected, [MetricLabel.make("reason", reason)]).update(1),
       waited: (ms) => waited.update(ms)
-    }
+    },
+    preparedEvicted: () => evictions.update(1)
   }
 }
 

@@ -26,6 +26,8 @@ export interface RegistryService {
   readonly findPreparedById: (id: Buffer) => PreparedStatement | undefined
   /** Every prepared statement (the latest version of each). */
   readonly allPrepared: () => ReadonlyArray<PreparedStatement>
+  /** How many statements it holds: at most the Cluster's `maxPreparedStatements`. */
+  readonly preparedCount: () => number
   /** Which hosts (host:port) have the statement: the Cluster prepares it on the others in the background. */
   readonly isPreparedOn: (host: string, keyspace: string | undefined, query: string) => boolean
   /** Decode and encode values of the user-defined type `keyspace.name` through `schema`, in every Session. */

@@ -486,15 +486,16 @@ describe("connection death", () => {
 })
 
 describe("heartbeat", () => {
-  it("sends OPTIONS after the connection was idle for heartbeatIntervalMs", async () => {
+  it("sends OPTIONS once the connection was read-idle for the interval less the probe timeout", async () => {
     const s = await server()
     const started = Date.now()
-    await open4(s, { heartbeatIntervalMs: 50 })
+    await open4(s, { heartbeatIntervalMs: 100, probeTimeoutMs: 20 })
     const before = s.last.received.length
     while (s.last.received.length < before + 2 && Date.now() - started < 5000) await sleep(10)
     const heartbeats = s.last.received.slice(before)
     expect(heartbeats.map((r) => r._tag)).toEqual(["Options", "Options"])
-    expect(Date.now() - started).toBeGreaterThanOrEqual(95)
+    // Due after 80 ms of silence each time.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(155)
   })
 
   it("no heartbeat while responses keep arriving", async () => {
@@ -509,14 +510,93 @@ describe("heartbeat", () => {
     expect(s.last.received.slice(before).filter((r) => r._tag === "Options")).toEqual([])
   })
 
-  it("a heartbeat that times out closes the connection", async () => {
+  it("a half-open connection (nothing comes back, the socket stays) is closed within the heartbeat interval", async () => {
     const s = await server()
-    const c = await open4(s, { heartbeatIntervalMs: 40, requestTimeoutMs: 40 })
+    const c = await open4(s, { heartbeatIntervalMs: 200, requestTimeoutMs: 10_000 })
     // From now on the server swallows everything.
     ;(s.options as { silent?: boolean }).silent = true
+    const lastRead = c.lastReadAt
     const cause = await new Promise<ConnectionFailure>((resolve) => c.onClose(resolve))
-    expect(cause).toMatchObject({ _tag: "Closed", cause: { _tag: "Timeout" } })
-    expect((cause as { message: string }).message).toContain("heartbeat")
+    const closedAfter = Date.now() - lastRead
+    expect(cause).toMatchObject({ _tag: "Closed", cause: { _tag: "Timeout", timeoutMs: 100 } })
+    expect((cause as { message: string }).message).toContain("idle, and no answer to a probe within 100 ms")
+    expect(closedAfter).toBeGreaterThanOrEqual(195)
+    // The interval, plus timer slack.
+    expect(closedAfter).toBeLessThan(300)
+  })
+})
+
+describe("stall detection", () => {
+  it("a connection busy and silent for stallTimeoutMs stops taking requests, is probed, and closes without an answer", async () => {
+    const s = await server({ onRequest: () => undefined })
+    const c = await open4(s, { stallTimeoutMs: 100, probeTimeoutMs: 50, requestTimeoutMs: 10_000, heartbeatIntervalMs: 0 })
+    const started = Date.now()
+    const held = send(c, query("held")).done
+    // From now on the server swallows everything, OPTIONS included (a stopped process).
+    ;(s.options as { silent?: boolean }).silent = true
+    while (c.accepting && Date.now() - started < 2000) await sleep(5)
+    expect(c.accepting).toBe(false)
+    expect(c.isOpen).toBe(true)
+    expect(s.last.received.at(-1)?._tag).toBe("Options")
+    const outcome = await held
+    const elapsed = Date.now() - started
+    expect(outcome.failure).toMatchObject({ _tag: "Closed", message: expect.stringContaining("requests in flight and no answer to a probe within 50 ms") })
+    // Stall (100 ms, checked every 50 ms) + probe (50 ms), far from the 10 s request timeout.
+    expect(elapsed).toBeGreaterThanOrEqual(140)
+    expect(elapsed).toBeLessThan(400)
+  })
+
+  it("a slow request on a connection that answers the probe keeps it open and completes", async () => {
+    // The fake server answers OPTIONS itself.
+    const s = await server({ onRequest: (_req, stream, conn) => setTimeout(() => conn.reply(stream, { _tag: "Void" }), 400) })
+    const c = await open4(s, { stallTimeoutMs: 100, probeTimeoutMs: 50, heartbeatIntervalMs: 0 })
+    const slow = await send(c, query("slow")).done
+    expect(slow.res?._tag).toBe("Void")
+    expect(c.isOpen).toBe(true)
+    expect(c.accepting).toBe(true)
+    // Probed at least once while the request was out, and answered each time.
+    expect(s.last.received.filter((r) => r._tag === "Options").length).toBeGreaterThanOrEqual(2)
+  })
+
+  it("stallTimeoutMs 0 disables it: a silent request waits for its own timeout", async () => {
+    const s = await server({ onRequest: () => undefined })
+    const c = await open4(s, { stallTimeoutMs: 0, requestTimeoutMs: 300, heartbeatIntervalMs: 0 })
+    const outcome = await send(c, query("held")).done
+    expect(outcome.failure).toEqual({ _tag: "Timeout", timeoutMs: 300 })
+    expect(c.isOpen).toBe(true)
+  })
+})
+
+describe("protocol violations", () => {
+  it("an answer on a stream no request used closes the connection and fails what is in flight", async () => {
+    const s = await server({
+      onRequest: (_req, stream, conn) => {
+        conn.reply((stream + 7) % 100, { _tag: "Void" })
+      }
+    })
+    const c = await open4(s)
+    const outcome = await send(c, query("q")).done
+    expect(outcome.failure).toMatchObject({ _tag: "Protocol", message: expect.stringMatching(/answered stream \d+, which no request used; connection closed/) })
+    expect(c.isOpen).toBe(false)
+  })
+
+  it("a request over maxFrameBytes is refused before it is sent, and the connection goes on", async () => {
+    const s = await server()
+    const c = await open4(s, { maxFrameBytes: 1000 })
+    const before = s.last.received.length
+    const big = await send(c, query("x".repeat(2000))).done
+    expect(big.failure).toMatchObject({ _tag: "Encode", error: { _tag: "EncodeError", message: expect.stringContaining("exceeds maxFrameSize (1000 bytes)") } })
+    const small = await send(c, query("small")).done
+    expect(small.res?._tag).toBe("Void")
+    expect(s.last.received.slice(before).map(queryText)).toEqual(["small"])
+  })
+
+  it("a response over maxFrameBytes closes the connection with a decode failure", async () => {
+    const s = await server({ onRequest: (_req, stream, conn) => conn.reply(stream, { _tag: "SetKeyspace", keyspace: "k".repeat(5000) }) })
+    const c = await open4(s, { maxFrameBytes: 1000 })
+    const outcome = await send(c, query("q")).done
+    expect(outcome.failure).toMatchObject({ _tag: "Closed", message: expect.stringContaining("outside 0..1000") })
+    expect(c.isOpen).toBe(false)
   })
 })
 

@@ -93,6 +93,10 @@ export interface Node {
   readonly startAccepting: Effect.Effect<void, StubError>
   /** Closes every open connection at once (a crash, as the clients see it). */
   readonly dropConnections: Effect.Effect<void>
+  /** A stopped process (SIGSTOP): open and new connections stay open, but nothing is read or answered. */
+  readonly pause: Effect.Effect<void>
+  /** Continues (SIGCONT): what was held is answered, in order. */
+  readonly resume: Effect.Effect<void>
   /** Forgets the prepared statements (a restart): EXECUTEs then get Unprepared. */
   readonly clearPrepared: Effect.Effect<void>
   /** Writes malformed bytes to every open connection now. */
@@ -145,6 +149,8 @@ const nodeApi = (n: StubNode): Node => ({
   }),
   dropConnections: Effect.sync(() => n.dropConnections()),
   clearPrepared: Effect.sync(() => n.clearPrepared()),
+  pause: Effect.sync(() => n.pause()),
+  resume: Effect.sync(() => n.resume()),
   sendMalformed: (malformed) =>
     Effect.sync(() => {
       for (const c of n.connections) c.sendMalformed(malformed)

@@ -320,6 +320,7 @@ export const makeCluster = (options: Options = {}): Effect.Effect<Cluster.Cluste
       getPrepared: () => undefined,
       findPreparedById: () => undefined,
       allPrepared: () => [],
+      preparedCount: () => 0,
       isPreparedOn: () => false,
       registerUdt: (keyspace, name, schema) => void udts.set(`${keyspace}.${name}`, schema as unknown as Schema.Schema<unknown, unknown>),
       udtSchema: (keyspace, name) => udts.get(`${keyspace}.${name}`),

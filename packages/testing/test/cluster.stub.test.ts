@@ -249,3 +249,21 @@ describe("pools, profiles and policies", () => {
       expect(error).toEqual(new CqlError.UnknownDataCenter({ dataCenter: "dc9", found: ["dc1", "east"] }))
     }))
 })
+
+describe("the prepared-statement registry", () => {
+  it.scopedLive("holds at most maxPreparedStatements; a statement it dropped is prepared again when next run, and the drop is counted", () =>
+    Effect.gen(function* () {
+      const server = yield* stub("127.0.2.120", { nodes: 1 })
+      const live = yield* cluster(server, { maxPreparedStatements: 2 })
+      const evictionsBefore = (yield* Metric.value(Metrics.preparedEvictions)).count
+      const queries = [1, 2, 3].map((n) => `INSERT INTO ks_a.kv (k, v) VALUES (${n}, ?)`)
+      yield* withSession(live, {}, (s) =>
+        Effect.forEach([...queries, ...queries], (q) => s.execute(q, ["x"], { prepare: true }), { discard: true })
+      )
+      expect(live.registry.preparedCount()).toBe(2)
+      // Each of the three was dropped before its second run (the least recently used goes): six PREPAREs in all.
+      expect(yield* count(server, "Prepare")).toBe(6)
+      expect(yield* count(server, "Execute")).toBe(6)
+      expect((yield* Metric.value(Metrics.preparedEvictions)).count - evictionsBefore).toBe(4)
+    }))
+})

@@ -12,7 +12,8 @@ import type * as net from "node:net"
 import { ByteWriter } from "@effect-cql/protocol/internal"
 
 /** Ways to send bytes a client must reject. `badCrc` and `badHeaderCrc` need v5 framing; in v4 they send garbage. */
-export type Malformed = "badCrc" | "badHeaderCrc" | "badLength" | "garbage"
+/** `truncated`: half of a valid answer, then the socket closes (a server dying mid-frame). */
+export type Malformed = "badCrc" | "badHeaderCrc" | "badLength" | "garbage" | "truncated"
 
 /** How the node answers one request. */
 export type Outcome =
@@ -61,6 +62,9 @@ export class StubConnection {
   private readonly starts: Array<number> = []
   private readonly timers = new Set<NodeJS.Timeout>()
   private closing = false
+  /** Paused (a SIGSTOPped process, as the client sees it): nothing is read, and what it would write is held. */
+  private paused = false
+  private held: Array<Buffer> = []
 
   constructor(
     readonly id: number,
@@ -86,6 +90,20 @@ export class StubConnection {
   destroy(): void {
     this.closing = true
     this.socket.destroy()
+  }
+
+  /** Stops reading and holds every answer, as a stopped process would; the socket stays open. */
+  pause(): void {
+    this.paused = true
+    this.socket.pause()
+  }
+
+  /** Writes what was held, in order, and reads again. */
+  resume(): void {
+    if (!this.paused) return
+    this.paused = false
+    for (const bytes of this.held.splice(0)) if (!this.closing) this.socket.write(bytes)
+    this.socket.resume()
   }
 
   /** Sends `event` if this connection registered for its type; returns whether it did. */
@@ -303,6 +321,10 @@ export class StubConnection {
     const bytes = this.outbound.encode(envelopes)
     w.reset()
     this.starts.length = 0
+    if (this.paused) {
+      this.held.push(bytes)
+      return
+    }
     if (!this.socket.write(bytes)) {
       // The client is not reading: stop reading its requests until it catches up.
       this.socket.pause()
@@ -314,6 +336,15 @@ export class StubConnection {
     if (this.closing) return
     const v = this.version ?? 4
     const framed = this.outbound.framing !== "envelopes"
+    if (malformed === "truncated") {
+      this.flush()
+      const w = new ByteWriter(64)
+      const env = Either.getOrThrow(Response.encodeResponseEnvelope(w, { _tag: "SetKeyspace", keyspace: "cut_in_half" }, { version: v, stream }))
+      const bytes = Buffer.from(framed ? this.outbound.encode([env]) : env)
+      this.closing = true
+      this.socket.end(bytes.subarray(0, bytes.length >> 1))
+      return
+    }
     if (malformed === "garbage" || (!framed && malformed !== "badLength")) {
       this.socket.write(GARBAGE)
       return

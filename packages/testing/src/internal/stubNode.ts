@@ -136,6 +136,7 @@ export class StubNode implements ConnectionHost {
   private readonly keyspaces: ReadonlySet<string>
   private listener: net.Server | undefined
   private connectionCount = 0
+  private paused = false
 
   constructor(
     readonly info: NodeInfo,
@@ -164,6 +165,8 @@ export class StubNode implements ConnectionHost {
     const server = net.createServer((socket) => {
       const conn = new StubConnection(++this.connectionCount, socket, this)
       this.connections.add(conn)
+      // The kernel of a stopped process still accepts; the process reads nothing.
+      if (this.paused) conn.pause()
     })
     return new Promise((resolve, reject) => {
       server.once("error", reject)
@@ -181,6 +184,18 @@ export class StubNode implements ConnectionHost {
   stopAccepting(): void {
     this.listener?.close()
     this.listener = undefined
+  }
+
+  /** SIGSTOP, as clients see it: connections (and new ones) stay open, nothing is read or answered. */
+  pause(): void {
+    this.paused = true
+    for (const c of this.connections) c.pause()
+  }
+
+  /** SIGCONT: the held answers go out and requests are read again. */
+  resume(): void {
+    this.paused = false
+    for (const c of this.connections) c.resume()
   }
 
   dropConnections(): void {

@@ -3,7 +3,7 @@
  * heartbeats, events. Plain TypeScript with callbacks on the request path; the Effect wrappers (`open`,
  * `request`) sit at the bottom and cost one `Effect.async` per request.
  */
-import { Frame, Request, Response, Segment } from "@effect-cql/protocol"
+import { Frame, ProtocolError, Request, Response, Segment } from "@effect-cql/protocol"
 import type { Compression, Event } from "@effect-cql/protocol"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -19,11 +19,15 @@ import { WriteQueue } from "./writeQueue.js"
 import type { Callback, Columns, ConnectionFailure, ConnectionOptions, HandshakeTarget, SendOptions } from "./connectionTypes.js"
 
 export type { Callback, ConnectionFailure, ConnectionOptions, SendOptions } from "./connectionTypes.js"
+export { describeFailure } from "./connectionTypes.js"
 
 const DEFAULTS = {
   connectTimeoutMs: Defaults.CONNECT_TIMEOUT_MS,
   requestTimeoutMs: Defaults.REQUEST_TIMEOUT_MS,
   heartbeatIntervalMs: Defaults.HEARTBEAT_INTERVAL_MS,
+  stallTimeoutMs: Defaults.STALL_TIMEOUT_MS,
+  probeTimeoutMs: Defaults.PROBE_TIMEOUT_MS,
+  maxFrameBytes: Frame.MAX_BODY_LENGTH,
   maxInFlight: Defaults.MAX_REQUESTS_PER_CONNECTION,
   maxOrphans: 256
 } as const
@@ -42,6 +46,8 @@ export class Connection implements HandshakeTarget {
   readonly port: number
   /** The server's SUPPORTED options (COMPRESSION, PROTOCOL_VERSIONS, CQL_VERSION, ...), set by the handshake. */
   supported: Readonly<Record<string, ReadonlyArray<string>>> = {}
+  /** The compression the handshake agreed on (none when the server did not offer the one asked for). */
+  compression: Compression.Name | undefined = undefined
 
   private phase: Phase = "handshake"
   private readonly ids: StreamIds
@@ -51,11 +57,15 @@ export class Connection implements HandshakeTarget {
   private readonly timeouts: Float64Array
   private readonly deadlines: Deadlines
   private readonly out: WriteQueue
-  private readonly inbound = new Segment.Inbound()
+  private readonly inbound: Segment.Inbound
   /** v5 until READY / AUTHENTICATE: framing is about to start, in this format. */
   private segmentsPending: Segment.Format | undefined
   private readonly requestTimeoutMs: number
   private readonly heartbeatIntervalMs: number
+  private readonly stallTimeoutMs: number
+  /** How long a probe (stall or heartbeat) waits for its answer before the connection is closed. */
+  private readonly probeTimeoutMs: number
+  private readonly maxFrameBytes: number
   private readonly maxOrphans: number
   private live = 0
   private orphans = 0
@@ -65,9 +75,13 @@ export class Connection implements HandshakeTarget {
   private timer: NodeJS.Timeout | undefined
   private timerAt = Infinity
   private heartbeat: NodeJS.Timeout | undefined
-  private heartbeatInFlight = false
+  private stallCheck: NodeJS.Timeout | undefined
+  /** A probe (OPTIONS) waits for its answer: a stalled connection takes no new requests meanwhile. */
+  private probing: "heartbeat" | "stall" | undefined
   /** When the socket last delivered bytes (`Date.now()`): how long a busy connection has been silent. */
   lastReadAt = Date.now()
+  /** When `live` last went from 0 to 1: a connection busy and silent since long enough is probed. */
+  private busySince = 0
   private socketError: Error | undefined
   private closeCause: ConnectionFailure | undefined
   private graceTimer: NodeJS.Timeout | undefined
@@ -93,6 +107,11 @@ export class Connection implements HandshakeTarget {
     this.deadlines = new Deadlines(capacity)
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs
     this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? DEFAULTS.heartbeatIntervalMs
+    this.stallTimeoutMs = options.stallTimeoutMs ?? DEFAULTS.stallTimeoutMs
+    // A heartbeat's probe fits in the interval: a connection silent for the whole interval is closed by its end.
+    this.probeTimeoutMs = Math.min(options.probeTimeoutMs ?? DEFAULTS.probeTimeoutMs, this.heartbeatIntervalMs > 0 ? this.heartbeatIntervalMs / 2 : Infinity)
+    this.maxFrameBytes = options.maxFrameBytes ?? DEFAULTS.maxFrameBytes
+    this.inbound = new Segment.Inbound({ maxBodyLength: this.maxFrameBytes })
     this.maxOrphans = options.maxOrphans ?? DEFAULTS.maxOrphans
     this.envelope = { version, stream: 0, tracing: false }
     this.out = new WriteQueue(socket)
@@ -130,6 +149,11 @@ export class Connection implements HandshakeTarget {
     return this.phase === "open"
   }
 
+  /** Open and not under suspicion: a connection probed for a stall takes no new requests until it answers. */
+  get accepting(): boolean {
+    return this.phase === "open" && this.probing !== "stall"
+  }
+
   /** Stream ids free for new requests; at 0 `send` fails with Busy (orphans hold ids too). */
   get available(): number {
     return this.ids.capacity - this.ids.used
@@ -154,8 +178,11 @@ export class Connection implements HandshakeTarget {
     env.tracing = opts.tracing === true
     const w = this.out.writer
     const start = w.offset
-    const error = Request.writeRequestEnvelope(w, opts.customPayload === undefined ? req : { ...req, customPayload: opts.customPayload }, env)
+    const error =
+      Request.writeRequestEnvelope(w, opts.customPayload === undefined ? req : { ...req, customPayload: opts.customPayload }, env) ??
+      this.oversized(w.offset - start - Frame.HEADER_LENGTH)
     if (error !== undefined) {
+      w.offset = start
       this.ids.release(id)
       cb({ _tag: "Encode", error }, undefined)
       return -1
@@ -166,8 +193,9 @@ export class Connection implements HandshakeTarget {
     this.callbacks[id] = cb
     this.columns[id] = opts.resultColumns
     this.timeouts[id] = timeoutMs
-    this.live++
-    const deadline = Date.now() + timeoutMs
+    const now = Date.now()
+    if (this.live++ === 0) this.busySince = now
+    const deadline = now + timeoutMs
     this.deadlines.add(id, deadline)
     if (deadline < this.timerAt) this.armTimer(deadline)
     return id
@@ -223,7 +251,11 @@ export class Connection implements HandshakeTarget {
   markOpen(): void {
     if (this.phase !== "handshake") return
     this.phase = "open"
-    this.scheduleHeartbeat(this.heartbeatIntervalMs)
+    this.scheduleHeartbeat(this.heartbeatDelayMs)
+    if (this.stallTimeoutMs > 0) {
+      this.stallCheck = setInterval(this.onStallCheck, Math.max(10, this.stallTimeoutMs / 2))
+      this.stallCheck.unref()
+    }
   }
 
   /** Fails everything in flight with `cause` and destroys the socket. Idempotent. */
@@ -234,6 +266,7 @@ export class Connection implements HandshakeTarget {
     const failure = this.closeCause
     if (this.timer !== undefined) clearTimeout(this.timer)
     if (this.heartbeat !== undefined) clearTimeout(this.heartbeat)
+    if (this.stallCheck !== undefined) clearInterval(this.stallCheck)
     if (this.graceTimer !== undefined) clearTimeout(this.graceTimer)
     this.timerAt = -Infinity // nothing is armed again
     this.out.close()
@@ -284,8 +317,11 @@ export class Connection implements HandshakeTarget {
       if (env.opcode === Frame.Opcode.Event) this.emitEvent(env)
       return
     }
-    // A response to no request of ours: nothing waits for it.
-    if (id >= this.state.length || this.state[id] === FREE) return
+    // A response to a stream no request of ours used: the server and this connection disagree on its state.
+    if (id >= this.state.length || this.state[id] === FREE) {
+      this.destroy({ _tag: "Protocol", message: `${this.host}:${this.port} answered stream ${id}, which no request used; connection closed` })
+      return
+    }
     if (this.state[id] === ORPHAN) {
       this.state[id] = FREE
       this.orphans--
@@ -359,6 +395,11 @@ export class Connection implements HandshakeTarget {
     }
   }
 
+  /** Read-idle time after which a heartbeat goes out: its probe then ends within the heartbeat interval. */
+  private get heartbeatDelayMs(): number {
+    return this.heartbeatIntervalMs - this.probeTimeoutMs
+  }
+
   private scheduleHeartbeat(delayMs: number): void {
     if (this.heartbeatIntervalMs <= 0 || this.phase !== "open") return
     this.heartbeat = setTimeout(this.onHeartbeat, delayMs)
@@ -368,23 +409,51 @@ export class Connection implements HandshakeTarget {
   private readonly onHeartbeat = (): void => {
     if (this.phase !== "open") return
     const idle = Date.now() - this.lastReadAt
-    if (idle < this.heartbeatIntervalMs || this.heartbeatInFlight) {
-      this.scheduleHeartbeat(this.heartbeatIntervalMs - (this.heartbeatInFlight ? 0 : idle))
+    const due = this.heartbeatDelayMs
+    if (idle < due || this.probing !== undefined) {
+      this.scheduleHeartbeat(this.probing !== undefined ? due : due - idle)
       return
     }
-    this.heartbeatInFlight = true
-    this.send(heartbeatRequest, noSendOptions, (failure) => {
-      this.heartbeatInFlight = false
-      // Busy is not a dead connection: its requests will time out on their own if it is.
-      if (failure !== undefined && failure._tag !== "Busy") {
-        this.destroy({ _tag: "Closed", message: `heartbeat to ${this.host}:${this.port} failed`, cause: failure })
-      }
+    this.probe("heartbeat")
+    this.scheduleHeartbeat(due)
+  }
+
+  /**
+   * Busy and silent for `stallTimeoutMs` (a paused process, a dead network path: the socket stays open and nothing
+   * comes back): stop sending here and probe. The answer clears it; no answer closes the connection, which fails
+   * its requests at once, so that idempotent ones move to the next host instead of waiting out their timeout.
+   */
+  private readonly onStallCheck = (): void => {
+    if (this.phase !== "open" || this.live === 0 || this.probing !== undefined) return
+    const now = Date.now()
+    const limit = this.stallTimeoutMs
+    if (now - this.lastReadAt >= limit && now - this.busySince >= limit) this.probe("stall")
+  }
+
+  private probe(kind: "heartbeat" | "stall"): void {
+    this.probing = kind
+    const timeoutMs = this.probeTimeoutMs
+    this.send(probeRequest, { timeoutMs }, (failure) => {
+      this.probing = undefined
+      // Busy (every stream id taken) is no verdict: the next check probes again.
+      if (failure === undefined || failure._tag === "Busy") return
+      const why = kind === "stall" ? "requests in flight and" : "idle, and"
+      this.destroy({
+        _tag: "Closed",
+        message: `connection to ${this.host}:${this.port} closed: ${why} no answer to a probe within ${timeoutMs} ms`,
+        cause: failure
+      })
     })
-    this.scheduleHeartbeat(this.heartbeatIntervalMs)
+  }
+
+  /** An envelope body over `maxFrameBytes` is refused before it leaves (the server would close the connection). */
+  private oversized(bodyBytes: number): ProtocolError.EncodeError | undefined {
+    if (bodyBytes <= this.maxFrameBytes) return undefined
+    return new ProtocolError.EncodeError({ message: `request of ${bodyBytes} bytes exceeds maxFrameSize (${this.maxFrameBytes} bytes)`, path: "" })
   }
 }
 
-const heartbeatRequest: Request.Request = { _tag: "Options" }
+const probeRequest: Request.Request = { _tag: "Options" }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Connecting

@@ -23,8 +23,17 @@ export interface ConnectionOptions {
   readonly connectTimeoutMs?: number
   /** Default per request. Default 12000. */
   readonly requestTimeoutMs?: number
-  /** OPTIONS after this long without reading anything; 0 disables. Default 30000. */
+  /**
+   * A connection that reads nothing for this long is closed: a heartbeat (OPTIONS) goes out `probeTimeoutMs` before
+   * the end, and must be answered. 0 disables. Default 30000.
+   */
   readonly heartbeatIntervalMs?: number
+  /** With requests in flight and nothing read for this long, the connection takes no new requests and is probed. 0 disables. Default 1000. */
+  readonly stallTimeoutMs?: number
+  /** How long a probe waits for its answer before the connection is closed (at most half the heartbeat interval). Default 1000. */
+  readonly probeTimeoutMs?: number
+  /** The largest envelope body sent or accepted; a larger one is refused (sending) or closes the connection (receiving). Default 256 MiB. */
+  readonly maxFrameBytes?: number
   /** Stream ids of this connection, orphaned ones included: at most this many requests wait. 1..32768, default 2048. */
   readonly maxInFlight?: number
   /** Close the connection when this many ids wait for responses nobody wants any more. Default 256. */
@@ -45,6 +54,23 @@ export type ConnectionFailure =
   /** The server refused a handshake step for another reason, e.g. `USE` of a keyspace that does not exist. */
   | { readonly _tag: "Server"; readonly message: string; readonly error: ServerError.ServerError }
 
+/** One line for logs and error messages. */
+export const describeFailure = (f: ConnectionFailure): string => {
+  switch (f._tag) {
+    case "Timeout":
+      return `no response within ${f.timeoutMs} ms`
+    case "Busy":
+      return `connection busy (${f.inFlight} in flight)`
+    case "Decode":
+    case "Encode":
+      return f.error.message
+    case "Server":
+      return `${f.error.kind}: ${f.error.message}`
+    default:
+      return f.message
+  }
+}
+
 export type Columns = NonNullable<Response.DecodeContext["columns"]>
 
 export interface SendOptions {
@@ -63,6 +89,7 @@ export interface HandshakeTarget {
   readonly version: 4 | 5
   /** The server's SUPPORTED options, set by the handshake. */
   supported: Readonly<Record<string, ReadonlyArray<string>>>
+  compression: Compression.Name | undefined
   send(req: Request.Request, opts: SendOptions, cb: Callback): number
   useSegmentFormat(format: Segment.Format): void
   useCompression(c: Compression.Compressor): void

@@ -57,6 +57,7 @@ export const handshake = async (conn: HandshakeTarget, o: ConnectionOptions, tim
     DRIVER_VERSION: o.driverVersion ?? Defaults.DRIVER_VERSION
   }
   if (compressor !== undefined) options["COMPRESSION"] = compressor.name
+  conn.compression = compressor?.name
   conn.useSegmentFormat(compressor === undefined ? "uncompressed" : "lz4")
   const started = call({ _tag: "Startup", options })
   // v4: every envelope after STARTUP may be compressed, in both directions (v4 spec 5).

@@ -27,7 +27,7 @@ import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as CqlError from "../../CqlError.js"
 import * as HostEventHub from "./hostEventHub.js"
-import { type Connection, type ConnectionFailure, type ConnectionOptions, connect, isConnectionFailure, request } from "../connection/connection.js"
+import { type Connection, type ConnectionFailure, type ConnectionOptions, connect, describeFailure, isConnectionFailure, request } from "../connection/connection.js"
 import * as Debouncer from "../control/debouncer.js"
 import { type ControlState, type QueryFailure, readHosts, readSchema } from "../control/systemTables.js"
 import { ControlConnectionError, type ControlConnectionService, type SchemaAgreement } from "../../ControlConnection.js"
@@ -102,18 +102,7 @@ type HostChange = Event.TopologyChange | Event.StatusChange
 
 const describe = (f: QueryFailure | ConnectionFailure): string => {
   if (f._tag === "Server") return `${f.error.kind}: ${f.error.message}`
-  const c = f._tag === "Connection" ? f.failure : f
-  switch (c._tag) {
-    case "Timeout":
-      return `no response within ${c.timeoutMs} ms`
-    case "Busy":
-      return `connection busy (${c.inFlight} in flight)`
-    case "Decode":
-    case "Encode":
-      return c.error.message
-    default:
-      return c.message
-  }
+  return describeFailure(f._tag === "Connection" ? f.failure : f)
 }
 
 export const make = (config: Config): Effect.Effect<
@@ -274,6 +263,13 @@ export const make = (config: Config): Effect.Effect<
     const establish = (target: Target) =>
       Effect.gen(function* () {
         const conn = yield* openConnection(target)
+        const wanted = settings.compression
+        if (wanted !== undefined && wanted !== "none" && conn.compression === undefined) {
+          const offered = conn.supported["COMPRESSION"] ?? []
+          yield* Effect.logWarning(
+            `effect-cql: ${target.host}:${target.port} does not offer ${wanted} compression (it offers ${offered.length === 0 ? "none" : offered.join(", ")}); connections run uncompressed`
+          )
+        }
         return yield* Effect.gen(function* () {
           listening = conn
           conn.onEvent(onEvent(conn))

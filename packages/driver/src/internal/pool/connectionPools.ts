@@ -25,7 +25,7 @@ import * as Runtime from "effect/Runtime"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { CLOSE_GRACE_MS, type ConnectionFailure, type ConnectionOptions } from "../connection/connection.js"
+import { CLOSE_GRACE_MS, type ConnectionFailure, type ConnectionOptions, describeFailure } from "../connection/connection.js"
 import { HostPool as Pool, type PoolContext } from "./hostPool.js"
 import { checkCapacity } from "../connection/streamIds.js"
 import { type HostStateChange, reconnectionSchedule } from "../../ConnectionPools.js"
@@ -121,7 +121,8 @@ export const make = (options: Options = {}): Effect.Effect<ConnectionPools, neve
             : Effect.logDebug(`effect-cql: host ${pool.endpoint} is down`, cause)
         )
         changes.unsafeOffer({ endpoint: pool.endpoint, state, cause })
-      }
+      },
+      onLost: (pool, cause) => runFork(Effect.logWarning(`effect-cql: a connection to ${pool.endpoint} was lost: ${describeFailure(cause)}`))
     }
 
     yield* Effect.addFinalizer(() =>

@@ -23,6 +23,8 @@ export interface PoolContext {
   readonly graceMs: number
   /** The host went up or down (called on transitions only). */
   readonly onState: (pool: HostPool, state: HostState, cause: ConnectionFailure | undefined) => void
+  /** A connection closed that the pool did not close (server gone, stalled, protocol violation). */
+  readonly onLost: (pool: HostPool, cause: ConnectionFailure) => void
   /** Forks `effect` on the ConnectionPools scope under `key`, interrupting the fiber already there. */
   readonly fork: (key: string, effect: Effect.Effect<void>) => Fiber.RuntimeFiber<void, never>
   readonly metrics: ((endpoint: string) => HostMetrics) | undefined
@@ -63,7 +65,10 @@ export class HostPool implements HostPoolApi {
     this.initialized = Deferred.await(this.firstRound)
   }
 
-  /** Synchronous: the open connection with the fewest requests in flight, "busy" when every one is full. */
+  /**
+   * Synchronous: the open connection with the fewest requests in flight, "busy" when every one is full. A connection
+   * probed for a stall is passed over, so a host whose only connection stalled looks unconnected until it answers.
+   */
   pick(): Pick {
     const cs = this.connections
     let best: Connection | undefined
@@ -71,7 +76,7 @@ export class HostPool implements HostPoolApi {
     let full = false
     for (let i = 0; i < cs.length; i++) {
       const c = cs[i]!
-      if (!c.isOpen) continue
+      if (!c.accepting) continue
       if (c.available === 0) {
         full = true
         continue
@@ -252,6 +257,7 @@ export class HostPool implements HostPoolApi {
     if (i < 0) return
     this.connections.splice(i, 1)
     this.lastFailure = cause
+    this.ctx.onLost(this, cause)
     if (this.connections.length === 0) this.setState("down", cause)
     this.start(true, false)
   }
