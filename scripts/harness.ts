@@ -3,13 +3,22 @@
  * cluster (3 nodes, 2 DCs, auth, TLS). Each cluster gets its own IP base so several can run side by side.
  */
 import { execFile } from "node:child_process"
+import * as fs from "node:fs"
 import * as net from "node:net"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
 
 const run = promisify(execFile)
-const script = path.join(path.dirname(fileURLToPath(import.meta.url)), "cassandra.sh")
+/** scripts/cassandra.sh, found from this module's folder upwards (bundled copies of it live in bench/.build/). */
+const findScript = (): string => {
+  for (let dir = path.dirname(fileURLToPath(import.meta.url)); ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, "scripts", "cassandra.sh")
+    if (fs.existsSync(candidate)) return candidate
+    if (path.dirname(dir) === dir) throw new Error("scripts/cassandra.sh not found above " + fileURLToPath(import.meta.url))
+  }
+}
+const script = findScript()
 
 export interface ClusterOptions {
   /** Node I listens on 127.0.0.(ipBase + I). */

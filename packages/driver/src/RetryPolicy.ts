@@ -86,11 +86,14 @@ export const decide = (policy: RetryPolicy, error: CqlError.RequestError, contex
 }
 
 /**
- * The usual semantics (those of the Java and Node.js drivers):
+ * The usual semantics (those of the Java and Node.js drivers), plus one retry elsewhere for idempotent statements:
  * - read timeout: retry once on the same host when enough replicas answered but the one asked for data did not
- *   (`received >= blockFor && !dataPresent`): a second read will most likely find it;
- * - write timeout: retry once on the same host, only for an idempotent statement whose timeout hit the batch log
- *   write (`BATCH_LOG`): any other write may have been applied;
+ *   (`received >= blockFor && !dataPresent`): a second read will most likely find it; otherwise, for an idempotent
+ *   statement, once on the next host (a replica that just died times out every coordinator until gossip marks it
+ *   down; another coordinator may already know);
+ * - write timeout: retry once on the same host for an idempotent statement whose timeout hit the batch log write
+ *   (`BATCH_LOG`); any other idempotent write (not CAS: its outcome is its answer) once on the next host; a write
+ *   that is not idempotent may have been applied, and is rethrown;
  * - unavailable: try the next host once (its view of the live replicas may differ; nothing was applied);
  * - the coordinator is bootstrapping: the next host, idempotent or not (native_protocol_v5.spec section 8: it
  *   answers so to a read it cannot serve yet, so nothing was applied);
@@ -98,8 +101,15 @@ export const decide = (policy: RetryPolicy, error: CqlError.RequestError, contex
  *   (the statement may already have been applied); a read or write failure and everything else rethrow.
  */
 export const defaultRetryPolicy: RetryPolicy = {
-  onReadTimeout: (e, c) => (c.retryCount === 0 && e.received >= e.blockFor && !e.dataPresent ? sameHost : rethrow),
-  onWriteTimeout: (e, c) => (c.retryCount === 0 && c.idempotent && e.writeType === "BATCH_LOG" ? sameHost : rethrow),
+  onReadTimeout: (e, c) => {
+    if (c.retryCount > 0) return rethrow
+    if (e.received >= e.blockFor && !e.dataPresent) return sameHost
+    return c.idempotent ? nextHost : rethrow
+  },
+  onWriteTimeout: (e, c) => {
+    if (c.retryCount > 0 || !c.idempotent || e.writeType === "CAS") return rethrow
+    return e.writeType === "BATCH_LOG" ? sameHost : nextHost
+  },
   onUnavailable: (_, c) => (c.retryCount === 0 ? nextHost : rethrow),
   onRequestError: (e, c) => {
     switch (e._tag) {

@@ -55,7 +55,7 @@ import type { ResultSet } from "./ResultSet.js"
 import * as RetryPolicy from "./RetryPolicy.js"
 import * as SpeculativeExecution from "./SpeculativeExecution.js"
 import * as Statement from "./Statement.js"
-import type * as Throttler from "./Throttler.js"
+import * as Throttler from "./Throttler.js"
 
 export type RequestError = CqlError.RequestError
 
@@ -87,10 +87,11 @@ export interface SessionOptions {
   /** How long closing waits for the Session's requests in flight. Default: the Cluster's (5 s). */
   readonly shutdownGracePeriod?: Duration.DurationInput
   /**
-   * Request throttling: at most N in flight, a bounded queue with a maximum wait, a rate limit; `Throttled` when a
-   * request cannot wait (Throttler.ts). Default none.
+   * Request throttling: at most N in flight, a queue with a maximum size and wait, a rate limit; `Throttled` when a
+   * request cannot wait (Throttler.ts). Default `Throttler.defaults` (1,024 in flight, an unbounded queue);
+   * `"none"` sends every request at once (a burst past the connections' stream ids fails with BusyConnection).
    */
-  readonly throttler?: Throttler.Options
+  readonly throttler?: Throttler.Options | "none"
 }
 
 /** A Cluster and one Session over it, in one config (`Session.layer`). */
@@ -212,7 +213,7 @@ export const make = (options: SessionOptions = {}): Effect.Effect<Session, CqlEr
       prepares: core.prepares,
       registry,
       state,
-      throttle: options.throttler === undefined ? undefined : new Throttle(options.throttler, core.metrics.throttle)
+      throttle: options.throttler === "none" ? undefined : new Throttle(options.throttler ?? Throttler.defaults, core.metrics.throttle)
     }
 
     // Closing: new requests fail with SessionClosed; those in flight get the grace period.

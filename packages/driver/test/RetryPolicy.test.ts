@@ -55,17 +55,26 @@ describe("defaultRetryPolicy", () => {
     expect(decide(policy, readTimeout(2, 2, false), first)).toEqual(retrySameHost())
     expect(decide(policy, readTimeout(3, 2, false), ctx(0, false))).toEqual(retrySameHost())
     expect(decide(policy, readTimeout(2, 2, false), ctx(1, true))).toBe(rethrow)
-    expect(decide(policy, readTimeout(2, 2, true), first)).toBe(rethrow)
-    expect(decide(policy, readTimeout(1, 2, false), first)).toBe(rethrow)
   })
 
-  it("retries a write timeout once on the same host only for an idempotent BATCH_LOG write", () => {
+  it("else retries a read timeout of an idempotent statement once on the next host", () => {
+    expect(decide(policy, readTimeout(2, 2, true), first)).toEqual(retryNextHost())
+    expect(decide(policy, readTimeout(1, 2, false), first)).toEqual(retryNextHost())
+    expect(decide(policy, readTimeout(1, 2, false), ctx(0, false))).toBe(rethrow)
+    expect(decide(policy, readTimeout(2, 2, true), ctx(0, false))).toBe(rethrow)
+    expect(decide(policy, readTimeout(1, 2, false), ctx(1, true))).toBe(rethrow)
+  })
+
+  it("retries a write timeout of an idempotent statement once: BATCH_LOG on the same host, others but CAS on the next", () => {
     expect(decide(policy, writeTimeout("BATCH_LOG"), first)).toEqual(retrySameHost())
     expect(decide(policy, writeTimeout("BATCH_LOG"), ctx(0, false))).toBe(rethrow)
     expect(decide(policy, writeTimeout("BATCH_LOG"), ctx(1, true))).toBe(rethrow)
-    for (const t of ["SIMPLE", "BATCH", "UNLOGGED_BATCH", "COUNTER", "CAS", "VIEW", "CDC"]) {
-      expect(decide(policy, writeTimeout(t), first)).toBe(rethrow)
+    for (const t of ["SIMPLE", "BATCH", "UNLOGGED_BATCH", "COUNTER", "VIEW", "CDC"]) {
+      expect(decide(policy, writeTimeout(t), first), t).toEqual(retryNextHost())
+      expect(decide(policy, writeTimeout(t), ctx(0, false)), t).toBe(rethrow)
+      expect(decide(policy, writeTimeout(t), ctx(1, true)), t).toBe(rethrow)
     }
+    expect(decide(policy, writeTimeout("CAS"), first)).toBe(rethrow)
   })
 
   it("tries the next host once on unavailable, idempotent or not", () => {

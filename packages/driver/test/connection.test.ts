@@ -537,8 +537,8 @@ describe("stall detection", () => {
     while (c.accepting && Date.now() - started < 2000) await sleep(5)
     expect(c.accepting).toBe(false)
     expect(c.isOpen).toBe(true)
-    expect(s.last.received.at(-1)?._tag).toBe("Options")
     const outcome = await held
+    expect(s.last.received.at(-1)?._tag).toBe("Options")
     const elapsed = Date.now() - started
     expect(outcome.failure).toMatchObject({ _tag: "Closed", message: expect.stringContaining("requests in flight and no answer to a probe within 50 ms") })
     // Stall (100 ms, checked every 50 ms) + probe (50 ms), far from the 10 s request timeout.

@@ -99,7 +99,7 @@ describe("retry policy through the stub", () => {
       expect(yield* arrivals(server, "SELECT v FROM ks.t")).toEqual([2, 0, 0])
     }))
 
-  it.scopedLive("ReadTimeout with too few replicas, or with the data present: not retried", () =>
+  it.scopedLive("ReadTimeout with too few replicas, or with the data present: not retried unless idempotent, then on the next host", () =>
     Effect.gen(function* () {
       const server = yield* stub("127.0.1.213", 3, [{ query: "SELECT v FROM ks.t", rows: [{ v: "ok" }] }])
       const { session } = yield* connect(server)
@@ -109,6 +109,10 @@ describe("retry policy through the stub", () => {
         expect(err).toMatchObject({ _tag: "ReadTimeout", received, dataPresent, host: server.contactPoints[0] })
       }
       expect(yield* arrivals(server, "SELECT v FROM ks.t")).toEqual([2, 0, 0])
+      yield* server.nodes[0]!.addRules({ query: "SELECT v FROM ks.t", error: readTimeout(1, false), times: 1 })
+      const rs = yield* session.execute("SELECT v FROM ks.t", undefined, { idempotent: true })
+      expect(rs.coordinator).toBe(server.contactPoints[1])
+      expect(yield* arrivals(server, "SELECT v FROM ks.t")).toEqual([3, 1, 0])
     }))
 
   it.scopedLive("Unavailable: the next host answers, idempotent or not", () =>
@@ -142,7 +146,7 @@ describe("retry policy through the stub", () => {
       expect(yield* arrivals(server, "SELECT v FROM ks.t")).toEqual([1, 1, 0])
     }))
 
-  it.scopedLive("WriteTimeout: a SIMPLE write is not retried even when idempotent; an idempotent BATCH_LOG one is, on the same host", () =>
+  it.scopedLive("WriteTimeout: a SIMPLE write is retried on the next host only when idempotent; an idempotent BATCH_LOG one on the same host", () =>
     Effect.gen(function* () {
       const insert = "INSERT INTO ks.t (k, v) VALUES (1, 'x')"
       const server = yield* stub("127.0.1.222", 3, [{ query: insert }])
@@ -153,19 +157,24 @@ describe("retry policy through the stub", () => {
       })
       const { session } = yield* connect(server)
       yield* server.nodes[0]!.addRules(writeTimeout("SIMPLE"))
-      const simple = yield* Effect.flip(session.execute(insert, undefined, { idempotent: true }))
+      const simple = yield* Effect.flip(session.execute(insert))
       expect(simple).toMatchObject({ _tag: "WriteTimeout", writeType: "SIMPLE", host: server.contactPoints[0] })
       expect(yield* arrivals(server, insert)).toEqual([1, 0, 0])
+
+      yield* server.nodes[0]!.addRules(writeTimeout("SIMPLE"))
+      const moved = yield* session.execute(insert, undefined, { idempotent: true })
+      expect(moved.coordinator).toBe(server.contactPoints[1])
+      expect(yield* arrivals(server, insert)).toEqual([2, 1, 0])
 
       yield* server.nodes[0]!.addRules(writeTimeout("BATCH_LOG"))
       const notIdempotent = yield* Effect.flip(session.execute(insert))
       expect(notIdempotent).toMatchObject({ _tag: "WriteTimeout", writeType: "BATCH_LOG" })
-      expect(yield* arrivals(server, insert)).toEqual([2, 0, 0])
+      expect(yield* arrivals(server, insert)).toEqual([3, 1, 0])
 
       yield* server.nodes[0]!.addRules(writeTimeout("BATCH_LOG"))
       const rs = yield* session.execute(insert, undefined, { idempotent: true })
       expect(rs.coordinator).toBe(server.contactPoints[0])
-      expect(yield* arrivals(server, insert)).toEqual([4, 0, 0])
+      expect(yield* arrivals(server, insert)).toEqual([5, 1, 0])
     }))
 
   for (const [failure, address, rule, surfaced] of [

@@ -94,8 +94,8 @@ export class SessionRequests {
   }
 
   /**
-   * Runs `handler` over `plan`: through the Session's throttler when it has one (which starts it again, `throttled`
-   * false, once it has a slot); then in a span when the fiber is traced (a second `Effect.async` inside it), else
+   * Runs `handler` over `plan`: through the Session's throttler when it has one (a request that has to wait is started
+   * again, `throttled` false, once it has a slot); then in a span when the fiber is traced (a second `Effect.async` inside it), else
    * directly, with the fiber's slot so that a fiber that stops waiting cancels it.
    */
   private start<A>(
@@ -109,8 +109,9 @@ export class SessionRequests {
     throttled = true
   ): void {
     const throttle = this.ctx.throttle
-    if (throttled && throttle !== undefined) {
-      return throttle.submit(
+    // A free slot costs a counter check; only a request that has to wait allocates its restart.
+    if (throttled && throttle !== undefined && !throttle.tryStart()) {
+      return throttle.enqueue(
         () => this.start(handler, plan, fiber, operation, query, keyspace, resume, false),
         (error) => resume(Effect.fail(error)),
         fiber === undefined ? undefined : WaitingRequests.of(fiber)

@@ -35,7 +35,11 @@ const positiveInteger = (n: number, what: string) => {
 
 export class Throttle {
   private inFlight = 0
-  private readonly queue: Array<Queued> = []
+  /** FIFO: entries from `head` on; removed ones stay in place (marked done) until drained past. */
+  private queue: Array<Queued | undefined> = []
+  private head = 0
+  /** Entries still waiting (not done). */
+  private waitingCount = 0
   private readonly maxConcurrent: number
   private readonly maxQueueSize: number
   private readonly maxWaitMs: number | undefined
@@ -50,45 +54,50 @@ export class Throttle {
     private readonly metrics: ThrottleMetrics
   ) {
     this.maxConcurrent = positiveInteger(options.maxConcurrent, "maxConcurrent")
-    this.maxQueueSize = options.maxQueueSize === undefined ? 10_000 : options.maxQueueSize
-    if (!Number.isInteger(this.maxQueueSize) || this.maxQueueSize < 0) throw new RangeError(`throttler.maxQueueSize must be a non-negative integer, not ${this.maxQueueSize}`)
+    this.maxQueueSize = options.maxQueueSize ?? Infinity
+    if (this.maxQueueSize !== Infinity && (!Number.isInteger(this.maxQueueSize) || this.maxQueueSize < 0)) throw new RangeError(`throttler.maxQueueSize must be a non-negative integer, not ${this.maxQueueSize}`)
     this.maxWaitMs = options.maxQueueWait === undefined ? undefined : Duration.toMillis(options.maxQueueWait)
     this.perSecond = options.maxPerSecond === undefined ? undefined : positiveInteger(options.maxPerSecond, "maxPerSecond")
     this.tokens = this.perSecond ?? 0
   }
 
-  /** Runs `start` now if a slot (and a token) is free; else queues it, or refuses it through `reject`. */
-  submit(start: () => void, reject: (error: CqlError.Throttled) => void, waiting: Waiting | undefined): void {
-    if (this.queue.length === 0 && this.inFlight < this.maxConcurrent && this.take()) {
+  /** Takes a slot (and a token) if one is free and nobody waits: the caller starts now, and `release`s once done. */
+  tryStart(): boolean {
+    if (this.waitingCount === 0 && this.inFlight < this.maxConcurrent && this.take()) {
       this.inFlight++
-      return start()
+      return true
     }
-    if (this.queue.length >= this.maxQueueSize) {
+    return false
+  }
+
+  /** After `tryStart` said no: queues `start`, or refuses it through `reject` when the queue is full. */
+  enqueue(start: () => void, reject: (error: CqlError.Throttled) => void, waiting: Waiting | undefined): void {
+    if (this.waitingCount >= this.maxQueueSize) {
       this.metrics.rejected("queue full")
-      return reject(new CqlError.Throttled({ reason: "queue full", inFlight: this.inFlight, queued: this.queue.length, waitedMs: 0 }))
+      return reject(new CqlError.Throttled({ reason: "queue full", inFlight: this.inFlight, queued: this.waitingCount, waitedMs: 0 }))
     }
     const entry = new Queued(this, start, reject, waiting, performance.now())
     this.queue.push(entry)
-    this.metrics.queued(this.queue.length)
+    this.waitingCount++
+    this.metrics.queued(this.waitingCount)
     waiting?.set(entry)
     if (this.maxWaitMs !== undefined) entry.timer = setTimeout(() => this.expire(entry), this.maxWaitMs)
     this.scheduleDrain()
   }
 
-  /** A request that `submit` started has ended. */
+  /** A request that started (through `tryStart` or the queue) has ended. */
   release(): void {
     this.inFlight--
-    if (this.queue.length > 0) this.drain()
+    if (this.waitingCount > 0) this.drain()
   }
 
-  /** Takes a queued request out (its fiber stopped waiting). */
+  /** Takes a queued request out (its fiber stopped waiting): marked done, skipped when the queue gets to it. */
   remove(entry: Queued): void {
     if (entry.done) return
     entry.done = true
     if (entry.timer !== undefined) clearTimeout(entry.timer)
-    const i = this.queue.indexOf(entry)
-    if (i >= 0) this.queue.splice(i, 1)
-    this.metrics.queued(this.queue.length)
+    this.waitingCount--
+    this.metrics.queued(this.waitingCount)
   }
 
   private expire(entry: Queued): void {
@@ -96,18 +105,37 @@ export class Throttle {
     this.remove(entry)
     entry.waiting?.settled(entry)
     this.metrics.rejected("wait exceeded")
-    entry.reject(new CqlError.Throttled({ reason: "wait exceeded", inFlight: this.inFlight, queued: this.queue.length, waitedMs: performance.now() - entry.at }))
+    entry.reject(new CqlError.Throttled({ reason: "wait exceeded", inFlight: this.inFlight, queued: this.waitingCount, waitedMs: performance.now() - entry.at }))
+  }
+
+  /** The oldest entry still waiting, taken off the queue; compacts the array once most of it is behind `head`. */
+  private shift(): Queued | undefined {
+    for (;;) {
+      if (this.head >= this.queue.length) {
+        this.queue = []
+        this.head = 0
+        return undefined
+      }
+      const entry = this.queue[this.head]!
+      this.queue[this.head++] = undefined
+      if (this.head > 1024 && this.head * 2 > this.queue.length) {
+        this.queue = this.queue.slice(this.head)
+        this.head = 0
+      }
+      if (!entry.done) return entry
+    }
   }
 
   /** Starts queued requests, oldest first, while slots and tokens allow. */
   private drain(): void {
-    while (this.queue.length > 0 && this.inFlight < this.maxConcurrent) {
+    while (this.waitingCount > 0 && this.inFlight < this.maxConcurrent) {
       if (!this.take()) return this.scheduleDrain()
-      const entry = this.queue.shift()!
+      const entry = this.shift()!
       entry.done = true
+      this.waitingCount--
       if (entry.timer !== undefined) clearTimeout(entry.timer)
       entry.waiting?.settled(entry)
-      this.metrics.queued(this.queue.length)
+      this.metrics.queued(this.waitingCount)
       this.metrics.waited(performance.now() - entry.at)
       this.inFlight++
       entry.start()
@@ -128,7 +156,7 @@ export class Throttle {
 
   /** With a rate limit, a drain when the next token is due (no slot frees a request that waits for a token). */
   private scheduleDrain(): void {
-    if (this.perSecond === undefined || this.drainTimer !== undefined || this.queue.length === 0) return
+    if (this.perSecond === undefined || this.drainTimer !== undefined || this.waitingCount === 0) return
     const ms = Math.max(1, Math.ceil(((1 - this.tokens) / this.perSecond) * 1000))
     this.drainTimer = setTimeout(() => {
       this.drainTimer = undefined
