@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Cluster as Clusters, ConnectionPools, LoadBalancingPolicy, Session, TokenMap } from "@effect-cql/driver"
 import { Codec, DataType } from "@effect-cql/protocol"
-import { Context, Effect, Either, Exit, Fiber, Layer, Option, Queue, Scope } from "effect"
+import { Context, Effect, Either, Exit, Fiber, Layer, Option, Queue, Scope, Stream } from "effect"
 import { type Cluster, startCluster } from "../../../../scripts/harness.js"
 
 const build = (config: Session.SessionConfig) =>
@@ -140,6 +140,77 @@ describe("three nodes", () => {
         yield* close
       }),
     300_000
+  )
+
+  it.live(
+    "chaos, short: a node paused (SIGSTOP) 6 s under 32 workers with the defaults: no failure, successes every second, stalled connections closed, the node used again once resumed",
+    () =>
+      Effect.gen(function* () {
+        const { cluster: live, session, close } = yield* build({ contactPoints: [cluster.addresses[0]!], localDataCenter: "dc1" })
+        yield* session.execute("CREATE KEYSPACE IF NOT EXISTS paused WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 3}")
+        yield* session.execute("CREATE TABLE IF NOT EXISTS paused.kv (k int PRIMARY KEY, v text)")
+        const victim = `${cluster.addresses[2]}:9042`
+        const okBySecond = new Map<number, number>()
+        const coordinators = new Map<number, Set<string>>()
+        const failures: Array<string> = []
+        const acked: Array<number> = []
+        let next = 0
+        let stop = false
+        const options = { consistency: "QUORUM", idempotent: true, prepare: true } as const
+        const succeeded = (coordinator: string) => {
+          const second = Math.floor(Date.now() / 1000)
+          okBySecond.set(second, (okBySecond.get(second) ?? 0) + 1)
+          let seen = coordinators.get(second)
+          if (seen === undefined) coordinators.set(second, (seen = new Set()))
+          seen.add(coordinator)
+        }
+        const worker = Effect.gen(function* () {
+          while (!stop) {
+            const k = next++
+            const wrote = yield* Effect.either(session.execute("INSERT INTO paused.kv (k, v) VALUES (?, ?)", [k, `v${k}`], options))
+            if (Either.isLeft(wrote)) failures.push(String(wrote.left).slice(0, 200))
+            else {
+              acked.push(k)
+              succeeded(wrote.right.coordinator)
+            }
+            const read = acked[Math.floor(Math.random() * acked.length)]
+            if (read === undefined) continue
+            const row = yield* Effect.either(session.execute("SELECT v FROM paused.kv WHERE k = ?", [read], options))
+            if (Either.isLeft(row)) failures.push(String(row.left).slice(0, 200))
+            else if (row.right.rows[0]?.["v"] !== `v${read}`) failures.push(`k ${read}: read ${String(row.right.rows[0]?.["v"])}`)
+            else succeeded(row.right.coordinator)
+          }
+        })
+        // The pool's own view: it goes down only when its connections close (a paused process keeps its sockets open).
+        const poolChanges: Array<string> = []
+        const watcher = yield* Effect.fork(
+          Stream.runForEach(live.pools.stateChanges, (c) => Effect.sync(() => c.endpoint === victim && poolChanges.push(c.state)))
+        )
+        const workers = yield* Effect.fork(Effect.all(Array.from({ length: 32 }, () => worker), { concurrency: "unbounded", discard: true }))
+        yield* Effect.sleep("3 seconds")
+        const pausedAt = Math.floor(Date.now() / 1000)
+        yield* Effect.promise(() => cluster.cassandra("pause", "3"))
+        yield* Effect.sleep("6 seconds")
+        yield* Effect.promise(() => cluster.cassandra("resume", "3"))
+        const resumedAt = Math.floor(Date.now() / 1000)
+        // The node is a coordinator again.
+        const backAt = yield* Effect.sync(() => [...coordinators].find(([s, hosts]) => s > resumedAt && hosts.has(victim))?.[0]).pipe(
+          Effect.zipLeft(Effect.sleep("500 millis")),
+          Effect.repeat({ until: (s) => s !== undefined }),
+          Effect.timeout("30 seconds")
+        )
+        stop = true
+        yield* Fiber.join(workers)
+        expect(failures).toEqual([])
+        // Every whole second of the pause had successes (the first and last are partial).
+        for (let s = pausedAt + 1; s < resumedAt; s++) expect(okBySecond.get(s) ?? 0, `second ${s - pausedAt} of the pause`).toBeGreaterThan(0)
+        // Its connection was closed as stalled (the pool went down), and it came back.
+        expect(poolChanges).toEqual(["down", "up"])
+        expect(backAt).toBeDefined()
+        yield* Fiber.interrupt(watcher)
+        yield* close
+      }),
+    180_000
   )
 })
 

@@ -4,10 +4,12 @@
  *
  * - On connect (and on every reconnect: events may have been missed) it reads system.local, system.peers_v2
  *   (system.peers on servers without it) and system_schema.* and swaps in a new snapshot.
- * - Events are debounced (a window, default 1 s, and a maximum wait, default 10 s): a burst of events gives one
- *   refresh. Topology and status events: a topology refresh when nodes joined, left or moved, or an unknown node
- *   came up, then the hosts' states (the last event per node wins). The window doubles as the delay the spec asks
- *   for (4.2.6: a NEW_NODE or UP may come before the node's native port is ready).
+ * - A known node's UP or DOWN (STATUS_CHANGE) changes its state at once, so that the pools probe a node back up
+ *   without waiting. Since Cassandra 4.0 the UP comes once the node's native port is ready; from an older server
+ *   it may come earlier (spec 4.2.6), and the pool's failed attempt then waits for its reconnection schedule.
+ * - Other events are debounced (a window, default 1 s, and a maximum wait, default 10 s): a burst of them gives one
+ *   refresh. A topology refresh when nodes joined, left or moved, or an unknown node came up, then those hosts'
+ *   states.
  * - Schema events: the keyspaces they name are re-read (`WHERE keyspace_name IN (...)`: single-partition reads of
  *   system_schema), or the whole schema when a burst names many keyspaces; SchemaChanged events are published
  *   once the snapshot shows the change.
@@ -21,6 +23,7 @@ import type { Event } from "@effect-cql/protocol"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Queue from "effect/Queue"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
@@ -224,9 +227,22 @@ export const make = (config: Config): Effect.Effect<
     const hostChanges = yield* Debouncer.make<HostChange>({ window, maxWait, run: onHostChanges })
     const schemaChanges = yield* Debouncer.make<Event.SchemaChangeEvent>({ window, maxWait, run: onSchemaChanges })
 
+    // A known host's UP or DOWN is applied at once, not after the debounce window: a node back up should take
+    // requests as soon as the pools can reach it. What needs a topology read goes through the debouncer.
+    const statusChanges = yield* Queue.unbounded<Event.StatusChange>()
+    yield* Queue.take(statusChanges).pipe(
+      Effect.flatMap((e) => {
+        const h = findHost(e.address, e.port)
+        return h === undefined ? Effect.sync(() => hostChanges.offer(e)) : metadata.markHost(h.endpoint, e.change === "UP" ? "up" : "down")
+      }),
+      Effect.forever,
+      Effect.forkScoped
+    )
+
     const onEvent = (conn: Connection) => (e: Event.Event) => {
       if (conn !== listening) return
       if (e.type === "SCHEMA_CHANGE") schemaChanges.offer(e)
+      else if (e.type === "STATUS_CHANGE") statusChanges.unsafeOffer(e)
       else hostChanges.offer(e)
     }
 
