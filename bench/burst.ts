@@ -1,8 +1,8 @@
 /**
  * `npm run bench:burst`: 100,000 prepared INSERTs through `Effect.forEach` with `concurrency: "unbounded"` against
  * one real Cassandra node (127.0.0.1, started by scripts/cassandra.sh if nothing answers there), with the Session's
- * default throttler and with `throttler: "none"`, each in a fresh process. It prints the errors by type, the time
- * and the peak RSS of each.
+ * default throttler and with `throttler: "none"`, each in a fresh process; and, for scale, the same `forEach` over
+ * fibers that only sleep 1 ms (what the fibers alone cost). It prints the errors by type, the time and the peak RSS.
  *
  *   npm run bench:burst [-- --n 100000]
  */
@@ -25,6 +25,15 @@ interface Outcome {
   readonly seconds: number
   readonly rssBeforeMb: number
   readonly peakRssMb: number
+}
+
+/** The fibers alone: the same forEach, each fiber sleeping 1 ms instead of sending a request. */
+const fibersOnly = async (): Promise<Outcome> => {
+  const rssBefore = process.memoryUsage.rss()
+  const started = performance.now()
+  await Effect.runPromise(Effect.forEach(Array.from({ length: n }, (_, k) => k), () => Effect.sleep("1 millis"), { concurrency: "unbounded", discard: true }))
+  const seconds = (performance.now() - started) / 1000
+  return { mode: "fibers", n, ok: n, errors: {}, seconds, rssBeforeMb: rssBefore / 2 ** 20, peakRssMb: process.resourceUsage().maxRSS / 1024 }
 }
 
 /** One burst in this process. */
@@ -64,23 +73,23 @@ const burst = async (mode: "default" | "none"): Promise<Outcome> => {
   }
 }
 
-if (args.mode === "default" || args.mode === "none") {
-  console.log(JSON.stringify(await burst(args.mode)))
+if (args.mode === "default" || args.mode === "none" || args.mode === "fibers") {
+  console.log(JSON.stringify(args.mode === "fibers" ? await fibersOnly() : await burst(args.mode)))
 } else {
   const cluster = (await portAnswers("127.0.0.1", 9042)) ? undefined : await startCluster({ ipBase: 0, nodes: 1 })
   try {
     const self = fileURLToPath(import.meta.url)
     const rows: Array<Outcome> = []
-    for (const mode of ["default", "none"]) {
+    for (const mode of ["default", "none", "fibers"]) {
       const out = execFileSync(process.execPath, [self, "--mode", mode, "--n", String(n)], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 })
       rows.push(JSON.parse(out.trim().split("\n").at(-1)!) as Outcome)
     }
     console.log(`\n${n.toLocaleString("en")} INSERTs, Effect.forEach with concurrency "unbounded", one node at 127.0.0.1\n`)
-    console.log("| throttler | succeeded | errors | time | ops/s | RSS before | peak RSS |")
+    console.log("| each fiber | succeeded | errors | time | ops/s | RSS before | peak RSS |")
     console.log("| --- | --- | --- | --- | --- | --- | --- |")
     for (const r of rows) {
       const errors = Object.entries(r.errors).map(([k, v]) => `${k} ${v}`).join(", ") || "0"
-      const label = r.mode === "default" ? "default (1,024 in flight)" : '"none"'
+      const label = { default: "INSERT, default throttler (1,024 in flight)", none: 'INSERT, `throttler: "none"`', fibers: "sleeps 1 ms (no request)" }[r.mode]
       console.log(`| ${label} | ${r.ok} | ${errors} | ${r.seconds.toFixed(1)} s | ${(r.ok / r.seconds).toFixed(0)} | ${r.rssBeforeMb.toFixed(0)} MB | ${r.peakRssMb.toFixed(0)} MB |`)
     }
   } finally {

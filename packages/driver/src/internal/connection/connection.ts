@@ -425,6 +425,13 @@ export class Connection implements HandshakeTarget {
    */
   private readonly onStallCheck = (): void => {
     if (this.phase !== "open" || this.live === 0 || this.probing !== undefined) return
+    // Timers run before the event loop reads sockets: after this process was busy (a burst of fibers, a long
+    // synchronous task), answers may be waiting unread. Judge after the next read phase.
+    setImmediate(this.checkStall)
+  }
+
+  private readonly checkStall = (): void => {
+    if (this.phase !== "open" || this.live === 0 || this.probing !== undefined) return
     const now = Date.now()
     const limit = this.stallTimeoutMs
     if (now - this.lastReadAt >= limit && now - this.busySince >= limit) this.probe("stall")
@@ -433,15 +440,24 @@ export class Connection implements HandshakeTarget {
   private probe(kind: "heartbeat" | "stall"): void {
     this.probing = kind
     const timeoutMs = this.probeTimeoutMs
+    const sentAt = Date.now()
     this.send(probeRequest, { timeoutMs }, (failure) => {
-      this.probing = undefined
       // Busy (every stream id taken) is no verdict: the next check probes again.
-      if (failure === undefined || failure._tag === "Busy") return
-      const why = kind === "stall" ? "requests in flight and" : "idle, and"
-      this.destroy({
-        _tag: "Closed",
-        message: `connection to ${this.host}:${this.port} closed: ${why} no answer to a probe within ${timeoutMs} ms`,
-        cause: failure
+      if (failure === undefined || failure._tag === "Busy") {
+        this.probing = undefined
+        return
+      }
+      // As for the check: read what is waiting first. Anything read since the probe went out means a slow server,
+      // not a silent one (the probe's own answer may sit behind many others).
+      setImmediate(() => {
+        this.probing = undefined
+        if (this.phase !== "open" || this.lastReadAt >= sentAt) return
+        const why = kind === "stall" ? "requests in flight and" : "idle, and"
+        this.destroy({
+          _tag: "Closed",
+          message: `connection to ${this.host}:${this.port} closed: ${why} nothing read for ${Date.now() - this.lastReadAt} ms, and no answer to a probe within ${timeoutMs} ms`,
+          cause: failure
+        })
       })
     })
   }

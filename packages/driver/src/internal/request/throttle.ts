@@ -47,6 +47,7 @@ export class Throttle {
   private tokens: number
   private refilledAt = performance.now()
   private drainTimer: ReturnType<typeof setTimeout> | undefined = undefined
+  private draining = false
 
   /** Bad limits are programming errors: a RangeError now rather than a Session that never sends. */
   constructor(
@@ -126,8 +127,22 @@ export class Throttle {
     }
   }
 
-  /** Starts queued requests, oldest first, while slots and tokens allow. */
+  /**
+   * Starts queued requests, oldest first, while slots and tokens allow. A request that fails at once (no host to
+   * send to) releases its slot inside `entry.start()`: that nested call leaves the work to this loop, so a long
+   * queue of such requests cannot grow the stack.
+   */
   private drain(): void {
+    if (this.draining) return
+    this.draining = true
+    try {
+      this.drainLoop()
+    } finally {
+      this.draining = false
+    }
+  }
+
+  private drainLoop(): void {
     while (this.waitingCount > 0 && this.inFlight < this.maxConcurrent) {
       if (!this.take()) return this.scheduleDrain()
       const entry = this.shift()!
