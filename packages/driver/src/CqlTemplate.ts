@@ -10,7 +10,6 @@
  * request with an `EncodeError` whose `path` names its marker: `$3` for the third value of the whole statement.
  */
 import type { Rows } from "@effect-cql/protocol"
-import type * as Schema from "effect/Schema"
 import type { QueryOptions, Statement } from "./Statement.js"
 
 const FragmentTypeId: unique symbol = Symbol.for("@effect-cql/driver/CqlTemplate/Fragment")
@@ -18,8 +17,6 @@ const FragmentTypeId: unique symbol = Symbol.for("@effect-cql/driver/CqlTemplate
 /** CQL text and the values bound to its markers, in order: a statement, and a part of a larger one. */
 export class Fragment implements Statement<Rows.Row> {
   readonly [FragmentTypeId] = FragmentTypeId
-  /** None: rows are plain (declared so that `execute` infers the row type). */
-  declare readonly rowSchema?: Schema.Schema<Rows.Row>
   constructor(
     readonly query: string,
     readonly params: ReadonlyArray<unknown>,

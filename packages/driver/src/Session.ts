@@ -99,7 +99,7 @@ export interface SessionConfig extends Cluster.ClusterConfig, SessionOptions {}
 export interface Session {
   /** Runs one statement and returns its first (or only) page. */
   readonly execute: {
-    <A>(statement: Statement.Statement<A>): Effect.Effect<ResultSet<A>, RequestError>
+    <A = Rows.Row>(statement: Statement.Statement<A>): Effect.Effect<ResultSet<A>, RequestError>
     (query: string, params?: Statement.Params, options?: Statement.QueryOptions): Effect.Effect<ResultSet, RequestError>
   }
   /**
@@ -107,7 +107,7 @@ export interface Session {
    * carry one); the Promise rejects with the same tagged errors. It cannot be cancelled.
    */
   readonly executePromise: {
-    <A>(statement: Statement.Statement<A>): Promise<ResultSet<A>>
+    <A = Rows.Row>(statement: Statement.Statement<A>): Promise<ResultSet<A>>
     (query: string, params?: Statement.Params, options?: Statement.QueryOptions): Promise<ResultSet>
   }
   /** Prepares a query once per keyspace and text (cached in the Cluster's registry). */
@@ -122,7 +122,7 @@ export interface Session {
   ) => Effect.Effect<ResultSet, RequestError>
   /** Every row of a query, fetched page by page as the stream is pulled; each page is one chunk. */
   readonly stream: {
-    <A>(statement: Statement.Statement<A>): Stream.Stream<A, RequestError>
+    <A = Rows.Row>(statement: Statement.Statement<A>): Stream.Stream<A, RequestError>
     (query: string, params?: Statement.Params, options?: Statement.QueryOptions): Stream.Stream<Rows.Row, RequestError>
   }
   /** The Session's keyspace now (`USE` changes it). */
