@@ -1,0 +1,76 @@
+/** The README's "Typed data" examples, run as they are written there (imports aside), on a TestSession. */
+import { cql, CqlQuery, CqlSchema, Session, Statement } from "@effect-cql/driver"
+import { CqlDate, Uuid } from "@effect-cql/protocol"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Option, Schema } from "effect"
+import { TestSession } from "../src/index.js"
+
+const id = "6f1a7c2e-3b4d-4e5f-8a9b-0c1d2e3f4a5b"
+
+describe("README: Typed data", () => {
+  it.effect("CqlSchema: a row of driver values decodes to the application's forms", () =>
+    Effect.gen(function* () {
+      class Visit extends Schema.Class<Visit>("Visit")({
+        id: CqlSchema.UuidAsString, // uuid column, as its string
+        day: CqlSchema.CqlDateAsString, // date column, as YYYY-MM-DD
+        hits: CqlSchema.BigIntAsNumber, // bigint column, as a number
+        embedding: CqlSchema.Float32Vector(3) // vector<float, 3>
+      }) {}
+
+      const visitById = Statement.typed({
+        query: "SELECT id, day, hits, embedding FROM app.visits WHERE id = ?",
+        Params: Schema.Tuple(CqlSchema.UuidAsString),
+        Row: Visit
+      })
+
+      const visit = Effect.flatMap(Session.Session, (s) => s.execute(visitById(["6f1a7c2e-3b4d-4e5f-8a9b-0c1d2e3f4a5b"])))
+
+      const embedding = new Float32Array([0.5, 1, -2])
+      const rows = yield* visit.pipe(
+        Effect.map((rs) => rs.rows),
+        Effect.provide(TestSession.layer({
+          rules: [{
+            query: "SELECT id, day, hits, embedding FROM app.visits WHERE id = ?",
+            params: [Uuid.unsafeFromString(id)],
+            rows: [{ id: Uuid.unsafeFromString(id), day: new CqlDate.CqlDate(19782), hits: 12n, embedding }]
+          }]
+        }))
+      )
+      expect(rows).toEqual([new Visit({ id, day: "2024-02-29", hits: 12, embedding })])
+    }))
+
+  it.effect("cql: values bound, identifiers quoted, IN lists", () =>
+    Effect.gen(function* () {
+      const recent = (region: string, tiers: ReadonlyArray<string>) =>
+        Effect.flatMap(Session.Session, (s) =>
+          s.execute(cql`SELECT name FROM ${cql.id("app", "users")} WHERE region = ${region} AND tier IN ${cql.in(tiers)}`)
+        )
+      // SELECT name FROM "app"."users" WHERE region = ? AND tier IN (?, ?)   with ["eu", "gold", "silver"]
+
+      const rs = yield* recent("eu", ["gold", "silver"]).pipe(
+        Effect.provide(TestSession.layer({
+          rules: [{ query: `SELECT name FROM "app"."users" WHERE region = ? AND tier IN (?, ?)`, params: ["eu", "gold", "silver"], rows: [{ name: "Ada" }] }]
+        }))
+      )
+      expect(rs.rows).toEqual([{ name: "Ada" }])
+    }))
+
+  it.effect("CqlQuery.findOne: Request and Result Schemas around a cql statement", () =>
+    Effect.gen(function* () {
+      class User extends Schema.Class<User>("User")({ id: CqlSchema.UuidAsString, name: Schema.String }) {}
+
+      const userById = CqlQuery.findOne({
+        Request: CqlSchema.UuidAsString,
+        Result: User,
+        execute: (id) => cql`SELECT id, name FROM app.users WHERE id = ${id}`
+      })
+      const ada = userById("6f1a7c2e-3b4d-4e5f-8a9b-0c1d2e3f4a5b") // Effect<Option<User>, RequestError, Session>
+
+      const found = yield* ada.pipe(
+        Effect.provide(TestSession.layer({
+          rules: [{ query: "SELECT id, name FROM app.users WHERE id = ?", params: [Uuid.unsafeFromString(id)], rows: [{ id: Uuid.unsafeFromString(id), name: "Ada" }] }]
+        }))
+      )
+      expect(found).toEqual(Option.some(new User({ id, name: "Ada" })))
+    }))
+})
