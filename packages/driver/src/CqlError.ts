@@ -255,6 +255,16 @@ export class UnknownKeyspace extends Data.TaggedError("UnknownKeyspace")<{
   }
 }
 
+/** A table that the Metadata snapshot does not have (in a keyspace it has, or not). */
+export class UnknownTable extends Data.TaggedError("UnknownTable")<{
+  readonly keyspace: string
+  readonly table: string
+}> {
+  override get message() {
+    return `table "${this.keyspace}"."${this.table}" is not in the cluster's schema`
+  }
+}
+
 /** `localDataCenter` names a data centre that no host of the cluster is in. */
 export class UnknownDataCenter extends Data.TaggedError("UnknownDataCenter")<{
   readonly dataCenter: string

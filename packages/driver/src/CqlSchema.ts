@@ -8,7 +8,11 @@
  * - Transformations to common forms, for rows whose fields are plain JS values: `UuidAsString` (a uuid column
  *   read as its string, e.g. where `Schema.UUID` was meant), `CqlDateAsDate`, `CqlDateAsString`,
  *   `BigIntAsNumber` (fails, naming the value, beyond 2^53). Each encodes back to what the column takes.
- * - `forType(dataType)`: the Schema of any DataType, collections, tuples, UDTs and vectors included.
+ * - `forType(dataType)`: the Schema of any DataType, collections, tuples, UDTs and vectors included;
+ *   `fromTable(metadata, keyspace, table)`: the Schema of a table's whole rows, from the live schema.
+ *
+ * Each Schema of a native type, and of a typed-array vector, has its export name as its identifier annotation
+ * (`Uuid`, `Int`, `Float32Vector(3)`): CqlCodegen writes `CqlSchema.<identifier>` into generated code.
  *
  * Nullability: a column value may be null; wrap a Schema in `Schema.NullOr` where that can happen (`forType`
  * does it for tuple and UDT fields, whose values may be null; collection elements never are).
@@ -17,6 +21,8 @@ import { Codec, CqlDate as Date_, CqlDuration as Duration_, CqlTime as Time_, Da
 import type * as Arbitrary from "effect/Arbitrary"
 import type * as BigDecimal from "effect/BigDecimal"
 import * as Either from "effect/Either"
+import type * as Metadata from "./Metadata.js"
+import { UnknownTable } from "./CqlError.js"
 import * as Equal from "effect/Equal"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
@@ -177,12 +183,13 @@ interface TypedArray<E> extends ArrayLike<E> {
 }
 
 const typedVector = <T extends TypedArray<E>, E>(
+  exportName: string,
   name: string,
   is: (u: unknown) => u is T,
   arbitrary: (n: number) => Arbitrary.LazyArbitrary<T>
 ) => (dimension: number): Schema.Schema<T> =>
   Schema.declare((u): u is T => is(u) && u.length === dimension, {
-    identifier: `${name}(${dimension})`,
+    identifier: `${exportName}(${dimension})`,
     description: `a ${name} of ${dimension} elements`,
     pretty: () => (v) => `${name}(${Array.from(v).join(", ")})`,
     arbitrary: () => arbitrary(dimension),
@@ -191,19 +198,19 @@ const typedVector = <T extends TypedArray<E>, E>(
   })
 
 /** `vector<float, n>`: the codec's Float32Array (no array of numbers made per row). */
-export const Float32Vector = typedVector("Float32Array", (u): u is Float32Array => u instanceof Float32Array, (n) => (fc) =>
+export const Float32Vector = typedVector("Float32Vector", "Float32Array", (u): u is Float32Array => u instanceof Float32Array, (n) => (fc) =>
   fc.float32Array({ minLength: n, maxLength: n })
 )
 /** `vector<double, n>`: a Float64Array. */
-export const Float64Vector = typedVector("Float64Array", (u): u is Float64Array => u instanceof Float64Array, (n) => (fc) =>
+export const Float64Vector = typedVector("Float64Vector", "Float64Array", (u): u is Float64Array => u instanceof Float64Array, (n) => (fc) =>
   fc.float64Array({ minLength: n, maxLength: n })
 )
 /** `vector<int, n>`: an Int32Array. */
-export const Int32Vector = typedVector("Int32Array", (u): u is Int32Array => u instanceof Int32Array, (n) => (fc) =>
+export const Int32Vector = typedVector("Int32Vector", "Int32Array", (u): u is Int32Array => u instanceof Int32Array, (n) => (fc) =>
   fc.int32Array({ minLength: n, maxLength: n })
 )
 /** `vector<bigint, n>`: a BigInt64Array. */
-export const BigInt64Vector = typedVector("BigInt64Array", (u): u is BigInt64Array => u instanceof BigInt64Array, (n) => (fc) =>
+export const BigInt64Vector = typedVector("BigInt64Vector", "BigInt64Array", (u): u is BigInt64Array => u instanceof BigInt64Array, (n) => (fc) =>
   fc.bigInt64Array({ minLength: n, maxLength: n })
 )
 
@@ -336,4 +343,23 @@ const schemaOf = (type: DataType.DataType): Schema.Schema.Any => {
     default:
       return natives[type.kind]
   }
+}
+
+/**
+ * The Schema of the whole rows of `keyspace.table` (as `SELECT *` returns them) in a Metadata snapshot: one field
+ * per column, by `forType`; nullable except for the primary key's columns.
+ */
+export const fromTable = (
+  metadata: Metadata.Metadata,
+  keyspace: string,
+  table: string
+): Either.Either<Schema.Schema<{ readonly [column: string]: unknown }>, UnknownTable> => {
+  const t = metadata.keyspaces.get(keyspace)?.tables.get(table)
+  if (t === undefined) return Either.left(new UnknownTable({ keyspace, table }))
+  const fields: Record<string, Schema.Schema.Any> = {}
+  for (const c of t.columns) {
+    const schema = schemaOf(c.type)
+    fields[c.name] = c.kind === "partition_key" || c.kind === "clustering" ? schema : Schema.NullOr(schema)
+  }
+  return Either.right(Schema.Struct(fields).annotations({ identifier: `${keyspace}.${table}` }) as unknown as Schema.Schema<{ readonly [column: string]: unknown }>)
 }

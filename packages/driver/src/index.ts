@@ -11,6 +11,7 @@ export * as CqlTemplate from "./CqlTemplate.js"
 // The template itself at the top level too: it is written at every call site.
 export { cql } from "./CqlTemplate.js"
 export * as CqlQuery from "./CqlQuery.js"
+export * as CqlCodegen from "./CqlCodegen.js"
 export * as TimestampGenerator from "./TimestampGenerator.js"
 export * as Metadata from "./Metadata.js"
 export * as SchemaExport from "./SchemaExport.js"

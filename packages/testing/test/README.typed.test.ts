@@ -1,5 +1,5 @@
 /** The README's "Typed data" examples, run as they are written there (imports aside), on a TestSession. */
-import { cql, CqlQuery, CqlSchema, Session, Statement } from "@effect-cql/driver"
+import { Cluster, cql, CqlQuery, CqlSchema, Metadata, Session, Statement } from "@effect-cql/driver"
 import { CqlDate, Uuid } from "@effect-cql/protocol"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option, Schema } from "effect"
@@ -72,5 +72,33 @@ describe("README: Typed data", () => {
         }))
       )
       expect(found).toEqual(Option.some(new User({ id, name: "Ada" })))
+    }))
+
+  it.effect("CqlSchema.fromTable: a row Schema from the Cluster's Metadata", () =>
+    Effect.gen(function* () {
+      const everyUser = Effect.gen(function* () {
+        const { metadata } = yield* Cluster.Cluster
+        const Row = yield* CqlSchema.fromTable(metadata.current(), "app", "users") // or fails with UnknownTable
+        const session = yield* Session.Session
+        return (yield* session.execute({ query: "SELECT * FROM app.users", rowSchema: Row })).rows
+      })
+
+      const app = Metadata.parseSchema({
+        keyspaces: [{ keyspace_name: "app", durable_writes: true, replication: new Map([["class", "org.apache.cassandra.locator.SimpleStrategy"], ["replication_factor", "1"]]) }],
+        tables: [{ keyspace_name: "app", table_name: "users", flags: ["compound"] }],
+        columns: [
+          { keyspace_name: "app", table_name: "users", column_name: "id", kind: "partition_key", type: "uuid", position: 0, clustering_order: "none" },
+          { keyspace_name: "app", table_name: "users", column_name: "name", kind: "regular", type: "text", position: -1, clustering_order: "none" }
+        ]
+      }).value
+      const rows = [{ id: Uuid.unsafeFromString(id), name: null }]
+      const read = yield* everyUser.pipe(
+        Effect.provide(TestSession.layer({ metadata: Metadata.make({ hosts: [], keyspaces: app.values() }), rules: [{ query: "SELECT * FROM app.users", rows }] }))
+      )
+      expect(read).toEqual(rows)
+      const wrong = yield* Effect.flip(
+        everyUser.pipe(Effect.provide(TestSession.layer({ metadata: Metadata.make({ hosts: [], keyspaces: app.values() }), rules: [{ query: "SELECT * FROM app.users", rows: [{ id: null, name: "x" }] }] })))
+      )
+      expect(wrong).toMatchObject({ _tag: "SchemaMismatch", column: "id" })
     }))
 })
