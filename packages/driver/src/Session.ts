@@ -110,6 +110,14 @@ export interface Session {
     <A = Rows.Row>(statement: Statement.Statement<A>): Promise<ResultSet<A>>
     (query: string, params?: Statement.Params, options?: Statement.QueryOptions): Promise<ResultSet>
   }
+  /**
+   * The same fiberless request path for callback code (BulkExecution runs on it): `onExit` gets the outcome, once,
+   * possibly before `executeCallback` returns (a statement that fails before it is sent). No Promise, no fiber.
+   */
+  readonly executeCallback: <A = Rows.Row>(
+    statement: Statement.Statement<A>,
+    onExit: (exit: Exit.Exit<ResultSet<A>, RequestError>) => void
+  ) => void
   /** Prepares a query once per keyspace and text (cached in the Cluster's registry). */
   readonly prepare: (
     query: string,
@@ -255,15 +263,16 @@ export const make = (options: SessionOptions = {}): Effect.Effect<Session, CqlEr
     const execute = (<A>(q: string | Statement.Statement<A>, params?: Statement.Params, o?: Statement.QueryOptions) =>
       runStatement(toStatement(q, params, o))) as Session["execute"]
 
+    const executeCallback = <A>(statement: Statement.Statement<A>, onExit: (exit: Exit.Exit<ResultSet<A>, RequestError>) => void): void =>
+      requests.statement(statement, undefined, undefined, (outcome) => {
+        // The common outcome is already an Exit; warnings and schema changes need the runtime.
+        if (Exit.isExit(outcome)) onExit(outcome as Exit.Exit<ResultSet<A>, RequestError>)
+        else Effect.runCallback(Effect.provide(outcome, runtime.context), { onExit })
+      })
+
     const executePromise = (<A>(q: string | Statement.Statement<A>, params?: Statement.Params, o?: Statement.QueryOptions) =>
       new Promise<ResultSet<A>>((resolve, reject) =>
-        requests.statement(toStatement(q, params, o), undefined, undefined, (outcome) => {
-          const settle = (exit: Exit.Exit<ResultSet<A>, RequestError>) =>
-            Exit.isSuccess(exit) ? resolve(exit.value) : reject(Cause.squash(exit.cause))
-          // The common outcome is already an Exit; warnings and schema changes need the runtime.
-          if (Exit.isExit(outcome)) settle(outcome as Exit.Exit<ResultSet<A>, RequestError>)
-          else Effect.runPromiseExit(Effect.provide(outcome, runtime.context)).then(settle)
-        })
+        executeCallback(toStatement(q, params, o), (exit) => (Exit.isSuccess(exit) ? resolve(exit.value) : reject(Cause.squash(exit.cause))))
       )) as Session["executePromise"]
 
     const stream = (<A>(q: string | Statement.Statement<A>, params?: Statement.Params, o?: Statement.QueryOptions) => {
@@ -292,6 +301,7 @@ export const make = (options: SessionOptions = {}): Effect.Effect<Session, CqlEr
     const session: Session = {
       execute,
       executePromise,
+      executeCallback,
       prepare,
       batch,
       stream,
