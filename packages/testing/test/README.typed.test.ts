@@ -1,5 +1,5 @@
 /** The README's "Typed data" examples, run as they are written there (imports aside), on a TestSession. */
-import { Cluster, cql, CqlQuery, CqlSchema, Metadata, Session, Statement } from "@effect-cql/driver"
+import { BulkExecution, Cluster, cql, CqlQuery, CqlSchema, Metadata, Session, Statement } from "@effect-cql/driver"
 import { CqlDate, Uuid } from "@effect-cql/protocol"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option, Schema } from "effect"
@@ -100,5 +100,20 @@ describe("README: Typed data", () => {
         everyUser.pipe(Effect.provide(TestSession.layer({ metadata: Metadata.make({ hosts: [], keyspaces: app.values() }), rules: [{ query: "SELECT * FROM app.users", rows: [{ id: null, name: "x" }] }] })))
       )
       expect(wrong).toMatchObject({ _tag: "SchemaMismatch", column: "id" })
+    }))
+
+  it.live("BulkExecution.run: a generator of statements, 256 in flight, every result reported", () =>
+    Effect.gen(function* () {
+      const total = 2_000 // the README's example writes a million
+      function* inserts() {
+        for (let k = 0; k < total; k++) yield cql`INSERT INTO app.kv (k, v) VALUES (${k}, ${`v${k}`})`
+      }
+      let reported = 0
+      // Effect<{ started, succeeded, failures: [{ index, statement, error }] }, never, Session>
+      const load = BulkExecution.run(inserts(), { concurrency: 256, onResult: () => void reported++ })
+
+      const summary = yield* load.pipe(Effect.provide(TestSession.layer({ rules: [{ query: "INSERT INTO app.kv (k, v) VALUES (?, ?)" }] })))
+      expect(summary).toEqual({ started: total, succeeded: total, failures: [] })
+      expect(reported).toBe(total)
     }))
 })
