@@ -1,5 +1,5 @@
 /** The README's "Typed data" examples, run as they are written there (imports aside), on a TestSession. */
-import { BulkExecution, Cluster, cql, CqlQuery, CqlSchema, Metadata, Session, Statement } from "@effect-cql/driver"
+import { BulkExecution, Cluster, cql, CqlQuery, CqlResolver, CqlSchema, Metadata, Session, Statement } from "@effect-cql/driver"
 import { CqlDate, Uuid } from "@effect-cql/protocol"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option, Schema } from "effect"
@@ -115,5 +115,34 @@ describe("README: Typed data", () => {
       const summary = yield* load.pipe(Effect.provide(TestSession.layer({ rules: [{ query: "INSERT INTO app.kv (k, v) VALUES (?, ?)" }] })))
       expect(summary).toEqual({ started: total, succeeded: total, failures: [] })
       expect(reported).toBe(total)
+    }))
+
+  it.effect("CqlResolver.findById: lookups batched and deduplicated", () =>
+    Effect.gen(function* () {
+      const User = Schema.Struct({ id: Schema.Number, name: Schema.String })
+
+      const names = (ids: ReadonlyArray<number>) =>
+        Effect.gen(function* () {
+          const users = yield* CqlResolver.findById({
+            Id: Schema.Number,
+            Result: User,
+            execute: (id) => cql`SELECT id, name FROM app.users WHERE id = ${id}`
+          })
+          // One statement per distinct id, all in one batch: Option<User> for each id, in order.
+          const viaRequests = yield* Effect.forEach(ids, users.execute, { batching: true })
+          const inHand = yield* users.executeAll(ids)
+          return [viaRequests, inHand]
+        })
+
+      const query = "SELECT id, name FROM app.users WHERE id = ?"
+      const test = TestSession.layer({ rules: [{ query, rows: [] }, { query, params: [1], rows: [{ id: 1, name: "Ada" }] }] })
+      const [[viaRequests, inHand], calls] = yield* Effect.zip(names([1, 2, 1]), Effect.flatMap(TestSession.TestSession, (t) => t.recorded)).pipe(
+        Effect.provide(test)
+      )
+      const expected = [Option.some({ id: 1, name: "Ada" }), Option.none(), Option.some({ id: 1, name: "Ada" })]
+      expect(viaRequests).toEqual(expected)
+      expect(inHand).toEqual(expected)
+      // Two distinct ids, two statements, each way.
+      expect(calls.filter((c) => c._tag === "Execute")).toHaveLength(4)
     }))
 })
