@@ -33,6 +33,9 @@ const commands: Readonly<Record<DriverName, () => { cmd: string; args: Array<str
   "effect-cql": () => ({ cmd: process.execPath, args: ["--expose-gc", path.join(benchDir, ".build/runners/effect-cql.mjs")] }),
   // The same runner; it reads the driver name and calls the Session through one runPromise per request.
   "effect-cql-promise": () => ({ cmd: process.execPath, args: ["--expose-gc", path.join(benchDir, ".build/runners/effect-cql.mjs")] }),
+  // The same runner again: Effect.forEach over the operations, and BulkExecution (one fiber for all of them).
+  "effect-cql-foreach": () => ({ cmd: process.execPath, args: ["--expose-gc", path.join(benchDir, ".build/runners/effect-cql.mjs")] }),
+  "effect-cql-bulk": () => ({ cmd: process.execPath, args: ["--expose-gc", path.join(benchDir, ".build/runners/effect-cql.mjs")] }),
   "nodejs-driver": () => ({ cmd: process.execPath, args: ["--expose-gc", path.join(benchDir, ".build/runners/datastax.mjs")] }),
   "raw-v4": () => ({ cmd: process.execPath, args: ["--expose-gc", path.join(benchDir, ".build/runners/raw.mjs")] }),
   "python-driver": () => ({ cmd: venvPython, args: [path.join(benchDir, "runners/python_driver.py")] })

@@ -6,15 +6,15 @@
  *   hot code), e.g.
  *   npx esbuild scripts/profile-request.ts --bundle --platform=node --format=esm --packages=external \
  *     --tsconfig=tsconfig.json --outfile=bench/.build/profile-request.mjs && node bench/build.mjs
- *   node [--cpu-prof] bench/.build/profile-request.mjs [total=100000] [concurrency=256] [target=stub|cassandra] [mode=promise|fiber] [rounds=3] [traced]
+ *   node [--cpu-prof] bench/.build/profile-request.mjs [total=100000] [concurrency=256] [target=stub|cassandra] [mode=promise|fiber|bulk] [rounds=3] [traced]
  *
  * target "stub": bench/.build/stub-target.mjs (the benchmark's null server) in a process of its own on 127.0.1.1,
  * so a profile is the client's alone; "cassandra": the node on 127.0.0.1. mode "promise": `executePromise` per
- * request (no fiber), as the benchmark's Promise runner calls it; "fiber": the workers are fibers of one program. "traced" provides a
+ * request (no fiber), as the benchmark's Promise runner calls it; "fiber": the workers are fibers of one program; "bulk": one BulkExecution.run over all the requests. "traced" provides a
  * tracer (Effect's own spans, collected by nobody) in place of the built-in one, so every request makes its span as
  * it would under an OpenTelemetry exporter.
  */
-import { Session } from "@effect-cql/driver"
+import { BulkExecution, Session } from "@effect-cql/driver"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
@@ -68,7 +68,12 @@ try {
     let next = 0
     const cpu0 = process.cpuUsage()
     const t0 = performance.now()
-    if (mode === "fiber") {
+    if (mode === "bulk") {
+      function* statements() {
+        while (next < total) yield { query, params: [next++ % 100], options }
+      }
+      await runtime.runPromise(BulkExecution.run(statements(), { concurrency }))
+    } else if (mode === "fiber") {
       const worker = Effect.suspend(() => Effect.whileLoop({
         while: () => next < total,
         body: () => s.execute(query, [next++ % 100], options),

@@ -5,8 +5,18 @@
 import { workloads } from "./spec.js"
 import type { Target, Workload } from "./spec.js"
 
-export const driverNames = ["effect-cql", "effect-cql-promise", "nodejs-driver", "python-driver", "raw-v4"] as const
+export const driverNames = [
+  "effect-cql",
+  "effect-cql-promise",
+  "effect-cql-foreach",
+  "effect-cql-bulk",
+  "nodejs-driver",
+  "python-driver",
+  "raw-v4"
+] as const
 export type DriverName = (typeof driverNames)[number]
+/** Without --drivers: every client once (effect-cql-foreach and effect-cql-bulk are the bulk-execution comparison). */
+const defaultDrivers: ReadonlyArray<DriverName> = ["effect-cql", "effect-cql-promise", "nodejs-driver", "python-driver", "raw-v4"]
 
 export const targets: Readonly<Record<string, Target>> = {
   cassandra: { name: "cassandra", host: "127.0.0.1", port: 9042 },
@@ -102,7 +112,7 @@ export const parseConfig = (argv: ReadonlyArray<string>, env: NodeJS.ProcessEnv)
     maxOps: Math.round(num("max-ops", 10_000_000)),
     rows: Math.round(num("rows", 1_000_000)),
     pageSize: Math.round(num("page-size", 5000)),
-    drivers: list<DriverName>(get("drivers") ?? driverNames.join(","), driverNames, "driver"),
+    drivers: list<DriverName>(get("drivers") ?? defaultDrivers.join(","), driverNames, "driver"),
     targets: list(get("targets") ?? Object.keys(targets).join(","), Object.keys(targets), "target"),
     workloads: list<Workload>(get("workloads") ?? workloads.join(","), workloads, "workload"),
     concurrencies: (get("concurrency") ?? preset.concurrency).split(",").map((s) => Math.round(positive(s, "--concurrency"))),

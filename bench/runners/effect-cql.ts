@@ -5,9 +5,12 @@
  *   Effect service runs them;
  * - `effect-cql-promise`: Promise workers, as for the other drivers: how Promise code calls it. Statements go
  *   through `session.executePromise` (no fiber per request); batches and streams through one `runPromise` each.
- * Streaming uses `session.stream` (one chunk per page) in both.
+ * Streaming uses `session.stream` (one chunk per page) in both. Two more ways, for select, insert and batch:
+ * - `effect-cql-foreach`: `Effect.forEach(operations, op, { concurrency })` over blocks of operations, as an
+ *   application would write it;
+ * - `effect-cql-bulk`: `BulkExecution.run` over a generator of statements: one fiber for all of them.
  */
-import { Session } from "@effect-cql/driver"
+import { BulkExecution, Session } from "@effect-cql/driver"
 import type { Statement } from "@effect-cql/driver"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
@@ -15,6 +18,7 @@ import * as Effect from "effect/Effect"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Stream from "effect/Stream"
 import { main } from "../lib/harness.js"
+import type { WorkerHooks } from "../lib/harness.js"
 import { BATCH_SIZE, cql, nameOf, nOf, scoreOf } from "../lib/spec.js"
 
 await main(async (spec) => {
@@ -43,6 +47,45 @@ await main(async (spec) => {
   }
   const ops = { select, insert, batch }
   const failed = Symbol("failed")
+  // One statement per operation, for BulkExecution (a batch is not a statement: bulk runs select and insert).
+  const statementOf = {
+    select: (k: number): Statement.Statement => ({ query: cql.select, params: [k], options: prepared }),
+    insert: (k: number): Statement.Statement => ({ query: cql.insert, params: [k, nameOf(k), nOf(k), scoreOf(k)], options: prepared })
+  }
+  const timed = <A>(op: (arg: number) => Effect.Effect<A, unknown>, hooks: WorkerHooks) => (arg: number) => {
+    const t0 = performance.now()
+    return Effect.match(op(arg), { onFailure: hooks.failed, onSuccess: () => hooks.done(t0) })
+  }
+  // Effect.forEach takes a finite input: blocks of operations, each as large as the window lets it be.
+  const BLOCK = 4096
+  const forEachWorkers = (op: (arg: number) => Effect.Effect<unknown, unknown>, concurrency: number, hooks: WorkerHooks) => {
+    const step = timed(op, hooks)
+    const block = (): Array<number> => {
+      const out: Array<number> = []
+      for (let arg = hooks.next(); arg !== undefined && out.length < BLOCK; arg = out.length < BLOCK ? hooks.next() : undefined) out.push(arg)
+      return out
+    }
+    const loop: Effect.Effect<void> = Effect.suspend(() => {
+      const args = block()
+      return args.length === 0 ? Effect.void : Effect.zipRight(Effect.forEach(args, step, { concurrency, discard: true }), loop)
+    })
+    return runtime.runPromise(loop)
+  }
+  const bulkWorkers = (statement: (k: number) => Statement.Statement, concurrency: number, hooks: WorkerHooks) => {
+    const started: Array<number> = []
+    function* statements() {
+      for (let arg = hooks.next(); arg !== undefined; arg = hooks.next()) {
+        started.push(performance.now())
+        yield statement(arg)
+      }
+    }
+    return runtime.runPromise(
+      BulkExecution.run(statements(), {
+        concurrency,
+        onResult: (index, result) => (result._tag === "Right" ? hooks.done(started[index]!) : hooks.failed(result.left))
+      }).pipe(Effect.asVoid)
+    )
+  }
   return {
     protocol: session.protocolVersion,
     select: (k) => session.executePromise(cql.select, [k], prepared),
@@ -59,6 +102,13 @@ await main(async (spec) => {
     close: () => runtime.dispose(),
     ...(spec.driver === "effect-cql-promise"
       ? {}
+      : spec.driver === "effect-cql-foreach"
+      ? { runWorkers: (workload, concurrency, hooks) => forEachWorkers(ops[workload], concurrency, hooks) }
+      : spec.driver === "effect-cql-bulk"
+      ? {
+          runWorkers: (workload, concurrency, hooks) =>
+            workload === "batch" ? Promise.reject(new Error("bulk execution runs select and insert")) : bulkWorkers(statementOf[workload], concurrency, hooks)
+        }
       : {
           runWorkers: (workload, concurrency, hooks) => {
             const op = ops[workload]

@@ -9,7 +9,7 @@
 import type { Consistency, ServerError as WireError } from "@effect-cql/protocol"
 import { ProtocolError } from "@effect-cql/protocol"
 import * as Data from "effect/Data"
-import type { ParseError } from "effect/ParseResult"
+import { type ParseError, TreeFormatter } from "effect/ParseResult"
 
 export const { DecodeError, EncodeError } = ProtocolError
 export type DecodeError = ProtocolError.DecodeError
@@ -220,11 +220,21 @@ export class NoHostAvailable extends Data.TaggedError("NoHostAvailable")<{
 /** The Session's scope is closing or closed: it takes no new requests. */
 export class SessionClosed extends Data.TaggedError("SessionClosed")<{ readonly message: string }> {}
 
-/** Rows or parameters that do not match the Schema a statement declares. */
+/**
+ * Rows or parameters that do not match the Schema a statement declares. The `message` is the caller's context
+ * (which statement, rows or parameters), then the column, then ParseError's own tree of what failed and where.
+ */
 export class SchemaMismatch extends Data.TaggedError("SchemaMismatch")<{
   readonly message: string
   readonly cause: ParseError
-}> {}
+  /** The column (or named parameter) whose value failed, when the failure is inside one. */
+  readonly column: string | undefined
+}> {
+  constructor(args: { readonly message: string; readonly cause: ParseError; readonly column?: string | undefined }) {
+    const where = args.column === undefined ? "" : ` (column ${JSON.stringify(args.column)})`
+    super({ message: `${args.message}${where}:\n${TreeFormatter.formatErrorSync(args.cause)}`, cause: args.cause, column: args.column })
+  }
+}
 
 /** A statement or fiber named an execution profile the session does not have. */
 export class UnknownProfile extends Data.TaggedError("UnknownProfile")<{
@@ -242,6 +252,16 @@ export class UnknownKeyspace extends Data.TaggedError("UnknownKeyspace")<{
 }> {
   override get message() {
     return `keyspace "${this.keyspace}" does not exist`
+  }
+}
+
+/** A table that the Metadata snapshot does not have (in a keyspace it has, or not). */
+export class UnknownTable extends Data.TaggedError("UnknownTable")<{
+  readonly keyspace: string
+  readonly table: string
+}> {
+  override get message() {
+    return `table "${this.keyspace}"."${this.table}" is not in the cluster's schema`
   }
 }
 

@@ -100,7 +100,7 @@ export interface SessionConfig extends Cluster.ClusterConfig, SessionOptions {}
 export interface Session {
   /** Runs one statement and returns its first (or only) page. */
   readonly execute: {
-    <A>(statement: Statement.Statement<A>): Effect.Effect<ResultSet<A>, RequestError>
+    <A = Rows.Row>(statement: Statement.Statement<A>): Effect.Effect<ResultSet<A>, RequestError>
     (query: string, params?: Statement.Params, options?: Statement.QueryOptions): Effect.Effect<ResultSet, RequestError>
   }
   /**
@@ -108,9 +108,17 @@ export interface Session {
    * carry one); the Promise rejects with the same tagged errors. It cannot be cancelled.
    */
   readonly executePromise: {
-    <A>(statement: Statement.Statement<A>): Promise<ResultSet<A>>
+    <A = Rows.Row>(statement: Statement.Statement<A>): Promise<ResultSet<A>>
     (query: string, params?: Statement.Params, options?: Statement.QueryOptions): Promise<ResultSet>
   }
+  /**
+   * The same fiberless request path for callback code (BulkExecution runs on it): `onExit` gets the outcome, once,
+   * possibly before `executeCallback` returns (a statement that fails before it is sent). No Promise, no fiber.
+   */
+  readonly executeCallback: <A = Rows.Row>(
+    statement: Statement.Statement<A>,
+    onExit: (exit: Exit.Exit<ResultSet<A>, RequestError>) => void
+  ) => void
   /** Prepares a query once per keyspace and text (cached in the Cluster's registry). */
   readonly prepare: (
     query: string,
@@ -123,7 +131,7 @@ export interface Session {
   ) => Effect.Effect<ResultSet, RequestError>
   /** Every row of a query, fetched page by page as the stream is pulled; each page is one chunk. */
   readonly stream: {
-    <A>(statement: Statement.Statement<A>): Stream.Stream<A, RequestError>
+    <A = Rows.Row>(statement: Statement.Statement<A>): Stream.Stream<A, RequestError>
     (query: string, params?: Statement.Params, options?: Statement.QueryOptions): Stream.Stream<Rows.Row, RequestError>
   }
   /** The Session's keyspace now (`USE` changes it). */
@@ -256,15 +264,16 @@ export const make = (options: SessionOptions = {}): Effect.Effect<Session, CqlEr
     const execute = (<A>(q: string | Statement.Statement<A>, params?: Statement.Params, o?: Statement.QueryOptions) =>
       runStatement(toStatement(q, params, o))) as Session["execute"]
 
+    const executeCallback = <A>(statement: Statement.Statement<A>, onExit: (exit: Exit.Exit<ResultSet<A>, RequestError>) => void): void =>
+      requests.statement(statement, undefined, undefined, (outcome) => {
+        // The common outcome is already an Exit; warnings and schema changes need the runtime.
+        if (Exit.isExit(outcome)) onExit(outcome as Exit.Exit<ResultSet<A>, RequestError>)
+        else Effect.runCallback(Effect.provide(outcome, runtime.context), { onExit })
+      })
+
     const executePromise = (<A>(q: string | Statement.Statement<A>, params?: Statement.Params, o?: Statement.QueryOptions) =>
       new Promise<ResultSet<A>>((resolve, reject) =>
-        requests.statement(toStatement(q, params, o), undefined, undefined, (outcome) => {
-          const settle = (exit: Exit.Exit<ResultSet<A>, RequestError>) =>
-            Exit.isSuccess(exit) ? resolve(exit.value) : reject(Cause.squash(exit.cause))
-          // The common outcome is already an Exit; warnings and schema changes need the runtime.
-          if (Exit.isExit(outcome)) settle(outcome as Exit.Exit<ResultSet<A>, RequestError>)
-          else Effect.runPromiseExit(Effect.provide(outcome, runtime.context)).then(settle)
-        })
+        executeCallback(toStatement(q, params, o), (exit) => (Exit.isSuccess(exit) ? resolve(exit.value) : reject(Cause.squash(exit.cause))))
       )) as Session["executePromise"]
 
     const stream = (<A>(q: string | Statement.Statement<A>, params?: Statement.Params, o?: Statement.QueryOptions) => {
@@ -293,6 +302,7 @@ export const make = (options: SessionOptions = {}): Effect.Effect<Session, CqlEr
     const session: Session = {
       execute,
       executePromise,
+      executeCallback,
       prepare,
       batch,
       stream,

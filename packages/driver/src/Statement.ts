@@ -6,7 +6,7 @@
 import type { Consistency, Rows } from "@effect-cql/protocol"
 import type * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
-import type { ParseError } from "effect/ParseResult"
+import { ArrayFormatter, type ParseError } from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { SchemaMismatch } from "./CqlError.js"
 
@@ -104,7 +104,7 @@ export const encodeParams = <A>(statement: Statement<A>): Either.Either<Params |
   }
   return Either.mapLeft(
     encode(statement.rawParams),
-    (cause) => new SchemaMismatch({ message: `parameters of "${statement.query}" do not match their Schema`, cause })
+    (cause) => new SchemaMismatch({ message: `parameters of "${statement.query}" do not match their Schema`, cause, column: keyAt(cause, 0) })
   )
 }
 
@@ -119,8 +119,17 @@ export const decodeRows = <A>(statement: Statement<A>, rows: ReadonlyArray<Rows.
   }
   return Either.mapLeft(
     decode(rows),
-    (cause) => new SchemaMismatch({ message: `rows of "${statement.query}" do not match the row Schema`, cause })
+    (cause) => new SchemaMismatch({ message: `rows of "${statement.query}" do not match the row Schema`, cause, column: keyAt(cause, 1) })
   )
+}
+
+/**
+ * The property name at `depth` in the path of the first issue (rows: `[row, column, ...]`; named parameters:
+ * `[name, ...]`), or undefined when the path is not that deep or holds an index there.
+ */
+const keyAt = (cause: ParseError, depth: number): string | undefined => {
+  const key = ArrayFormatter.formatErrorSync(cause)[0]?.path[depth]
+  return typeof key === "string" ? key : undefined
 }
 
 /**

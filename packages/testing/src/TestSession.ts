@@ -268,9 +268,13 @@ export const make = (options: Options = {}): Effect.Effect<{ readonly session: S
         Exit.isSuccess(exit) ? exit.value : Promise.reject(Cause.squash(exit.cause))
       )) as Session.Session["executePromise"]
 
+    const executeCallback: Session.Session["executeCallback"] = (statement, onExit) =>
+      void Effect.runCallback(runStatement(statement), { onExit })
+
     const session: Session.Session = {
       execute,
       executePromise,
+      executeCallback,
       prepare,
       batch,
       stream,
