@@ -29,16 +29,16 @@ const PYTHON_DRIVER = "cassandra-driver==3.30.1"
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`)
 
-const commands: Readonly<Record<DriverName, () => { cmd: string; args: Array<string> }>> = {
-  "effect-cql": () => ({ cmd: process.execPath, args: ["--expose-gc", path.join(benchDir, ".build/runners/effect-cql.mjs")] }),
-  // The same runner; it reads the driver name and calls the Session through one runPromise per request.
-  "effect-cql-promise": () => ({ cmd: process.execPath, args: ["--expose-gc", path.join(benchDir, ".build/runners/effect-cql.mjs")] }),
+/** The bundle of each JavaScript runner (bench/.build/); the Python runner is a script of bench/runners/. */
+const bundles: Readonly<Record<Exclude<DriverName, "python-driver">, string>> = {
+  "effect-cql": "runners/effect-cql.mjs",
+  // The same runner; it reads the driver name and calls the Session through executePromise.
+  "effect-cql-promise": "runners/effect-cql.mjs",
   // The same runner again: Effect.forEach over the operations, and BulkExecution (one fiber for all of them).
-  "effect-cql-foreach": () => ({ cmd: process.execPath, args: ["--expose-gc", path.join(benchDir, ".build/runners/effect-cql.mjs")] }),
-  "effect-cql-bulk": () => ({ cmd: process.execPath, args: ["--expose-gc", path.join(benchDir, ".build/runners/effect-cql.mjs")] }),
-  "nodejs-driver": () => ({ cmd: process.execPath, args: ["--expose-gc", path.join(benchDir, ".build/runners/datastax.mjs")] }),
-  "raw-v4": () => ({ cmd: process.execPath, args: ["--expose-gc", path.join(benchDir, ".build/runners/raw.mjs")] }),
-  "python-driver": () => ({ cmd: venvPython, args: [path.join(benchDir, "runners/python_driver.py")] })
+  "effect-cql-foreach": "runners/effect-cql.mjs",
+  "effect-cql-bulk": "runners/effect-cql.mjs",
+  "nodejs-driver": "runners/datastax.mjs",
+  "raw-v4": "runners/raw.mjs"
 }
 
 /** Makes bench/.venv with the pinned Python driver, from wheels only (nothing compiled), unless it is there. */
@@ -92,28 +92,67 @@ const reachable = (t: Target): Promise<boolean> =>
 
 const BASELINE = "@baseline"
 
-/**
- * The drivers of a run: the chosen ones, and with `--baseline` the baseline checkout's effect-cql runners, named
- * `<driver>@baseline`.
- */
-const runDrivers = (drivers: ReadonlyArray<DriverName>, baseline: string | undefined): Array<string> => [
-  ...drivers,
-  ...(baseline === undefined ? [] : drivers.filter((d) => d.startsWith("effect-cql")).map((d) => d + BASELINE))
-]
+/** A Node.js to run the JavaScript runners on, and the suffix of their labels (none without `--node`). */
+interface NodeBinary {
+  readonly path: string
+  readonly suffix: string
+}
 
-/** The command of a driver of the run; a baseline one runs the baseline checkout's bundle. */
-const commandOf = (driver: string, baseline: string | undefined): { cmd: string; args: Array<string> } => {
-  if (!driver.endsWith(BASELINE)) return commands[driver as DriverName]()
-  const runner = path.join(path.resolve(baseline!), "bench/.build/runners/effect-cql.mjs")
-  if (!fs.existsSync(runner)) throw new Error(`--baseline: no ${runner} (run node bench/build.mjs in that checkout)`)
-  return { cmd: process.execPath, args: ["--expose-gc", runner] }
+/**
+ * The Nodes of `--node`: this one by its major version, and 24 from scripts/node24.sh (installed on first use).
+ * The stub target stays on this Node, so every runner measures against the same server.
+ */
+const nodeBinaries = (majors: ReadonlyArray<number>): Array<NodeBinary> => {
+  if (majors.length === 0) return [{ path: process.execPath, suffix: "" }]
+  const own = Number(process.versions.node.split(".")[0])
+  return majors.map((major) => {
+    if (major === own) return { path: process.execPath, suffix: `@node${major}` }
+    if (major !== 24) throw new Error(`--node ${major}: ${own} (this Node) or 24 (scripts/node24.sh) only`)
+    const r = spawnSync("bash", [path.join(benchDir, "../scripts/node24.sh"), "node", "-p", "process.execPath"], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "inherit"]
+    })
+    if (r.status !== 0) throw new Error("--node 24: scripts/node24.sh could not provide Node 24 (see above)")
+    return { path: r.stdout.trim(), suffix: "@node24" }
+  })
+}
+
+/** One runner of the run: its label in the results, the driver it runs and the command that starts it. */
+interface Runner {
+  readonly label: string
+  readonly driver: DriverName
+  readonly cmd: string
+  readonly args: ReadonlyArray<string>
+}
+
+/**
+ * The runners of a run: each chosen driver on each Node of `--node` (the Python driver once), then with
+ * `--baseline` the baseline checkout's effect-cql runners, labelled `<driver>@baseline`.
+ */
+const runners = (config: Config, nodes: ReadonlyArray<NodeBinary>): Array<Runner> => {
+  const out: Array<Runner> = []
+  const add = (driver: DriverName, buildDir: string, tag: string) => {
+    if (driver === "python-driver") {
+      out.push({ label: driver, driver, cmd: venvPython, args: [path.join(benchDir, "runners/python_driver.py")] })
+      return
+    }
+    const bundle = path.join(buildDir, bundles[driver])
+    if (!fs.existsSync(bundle)) throw new Error(`no ${bundle} (run node bench/build.mjs in that checkout)`)
+    for (const n of nodes) out.push({ label: driver + tag + n.suffix, driver, cmd: n.path, args: ["--expose-gc", bundle] })
+  }
+  for (const d of config.drivers) add(d, path.join(benchDir, ".build"), "")
+  if (config.baseline !== undefined) {
+    const dir = path.join(path.resolve(config.baseline), "bench/.build")
+    for (const d of config.drivers) if (d.startsWith("effect-cql")) add(d, dir, BASELINE)
+  }
+  return out
 }
 
 /** Runs one runner process; resolves with its RESULT lines (possibly fewer than asked, if it failed). */
-const runProcess = (driver: string, spec: RunSpec, baseline: string | undefined): Promise<Array<CellResult>> =>
+const runProcess = (runner: Runner, spec: RunSpec): Promise<Array<CellResult>> =>
   new Promise((resolve) => {
-    const { cmd, args } = commandOf(driver, baseline)
-    const child = spawn(cmd, [...args, JSON.stringify(spec)], { stdio: ["ignore", "pipe", "pipe"] })
+    const driver = runner.label
+    const child = spawn(runner.cmd, [...runner.args, JSON.stringify(spec)], { stdio: ["ignore", "pipe", "pipe"] })
     const results: Array<CellResult> = []
     let stdout = ""
     let stderr = ""
@@ -160,7 +199,13 @@ const main = async () => {
   }
   const config: Config = parseConfig(argv, process.env)
   const started = new Date()
-  const versions: Array<string> = [`Node.js ${process.version}`]
+  const nodes = nodeBinaries(config.nodes)
+  const versions: Array<string> = [
+    config.nodes.length === 0
+      ? `Node.js ${process.version}`
+      : `Node.js ${process.version} (orchestrator, stub target), ` +
+        nodes.map((n) => `${n.suffix.slice(1)}: ${spawnSync(n.path, ["--version"], { encoding: "utf8" }).stdout.trim()}`).join(", ")
+  ]
   const ndVersion = (JSON.parse(fs.readFileSync(path.join(benchDir, "../node_modules/cassandra-driver/package.json"), "utf8")) as { version: string }).version
   if (config.drivers.includes("nodejs-driver")) versions.push(`cassandra-driver (npm) ${ndVersion}`)
   if (config.drivers.includes("python-driver")) {
@@ -192,17 +237,17 @@ const main = async () => {
 
   const load0 = os.loadavg()
   const samples: Array<Sample> = []
-  const drivers = runDrivers(config.drivers, config.baseline)
-  const total = config.rounds * active.length * config.workloads.length * drivers.length
+  const all = runners(config, nodes)
+  const total = config.rounds * active.length * config.workloads.length * all.length
   let n = 0
   for (let round = 0; round < config.rounds; round++) {
     for (const target of active) {
       for (const workload of config.workloads) {
-        for (const driver of rotate(drivers, round)) {
+        for (const runner of rotate(all, round)) {
           n++
           const spec: RunSpec = {
-            // A baseline runner is told its plain name: it picks its calling style from it.
-            driver: driver.replace(BASELINE, ""),
+            // A runner is told its plain driver name: the effect-cql one picks its calling style from it.
+            driver: runner.driver,
             target,
             workload: workload as Workload,
             concurrencies: config.concurrencies,
@@ -212,9 +257,9 @@ const main = async () => {
             pageSize: config.pageSize,
             rows: config.rows
           }
-          const results = await runProcess(driver, spec, config.baseline)
-          for (const r of results) samples.push({ ...r, driver, target: target.name, round })
-          log(`${n}/${total} round ${round + 1} ${target.name} ${workload} ${driver}: ` +
+          const results = await runProcess(runner, spec)
+          for (const r of results) samples.push({ ...r, driver: runner.label, target: target.name, round })
+          log(`${n}/${total} round ${round + 1} ${target.name} ${workload} ${runner.label}: ` +
             results.map((r) => `${r.concurrency}:${Math.round(r.opsPerSec)}/s`).join(" "))
         }
       }
@@ -223,7 +268,7 @@ const main = async () => {
   const load1 = os.loadavg()
 
   const records = aggregate(samples, {
-    drivers,
+    drivers: all.map((r) => r.label),
     targets: active.map((t) => t.name),
     workloads: config.workloads,
     concurrencies: config.concurrencies

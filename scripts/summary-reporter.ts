@@ -1,11 +1,13 @@
 /**
- * Prints one closing line, "tests: N passed, N failed, N skipped", after vitest's own report, so that CI logs
- * carry a count that any reader (human or tool) can take at a glance.
+ * Prints one closing line, "tests on Node vX: N passed, N failed, N skipped", after vitest's own report, so that
+ * CI logs carry a count, and the Node it ran on, that any reader (human or tool) can take at a glance. With
+ * TEST_SUMMARY_FILE set (scripts/test.sh), it also appends "passed failed skipped" there, for the sum of passes.
  */
+import * as fs from "node:fs"
 import type { Reporter, TestModule } from "vitest/node"
 
 export default class SummaryReporter implements Reporter {
-  private line = ""
+  private counts = { passed: 0, failed: 0, skipped: 0 }
 
   onTestRunEnd(testModules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<unknown>): void {
     let passed = 0
@@ -21,11 +23,14 @@ export default class SummaryReporter implements Reporter {
         else skipped++
       }
     }
-    this.line = `tests: ${passed} passed, ${failed} failed, ${skipped} skipped`
+    this.counts = { passed, failed, skipped }
   }
 
   // Printed from onFinished, which runs after the default reporter's summary, so the line closes the log.
   onFinished(): void {
-    process.stdout.write(`\n${this.line}\n`)
+    const { failed, passed, skipped } = this.counts
+    process.stdout.write(`\ntests on Node ${process.version}: ${passed} passed, ${failed} failed, ${skipped} skipped\n`)
+    const file = process.env["TEST_SUMMARY_FILE"]
+    if (file !== undefined) fs.appendFileSync(file, `${passed} ${failed} ${skipped}\n`)
   }
 }

@@ -22,6 +22,7 @@ export const unitProject = (name: string): UserWorkspaceConfig => ({
     name,
     include: ["test/**/*.test.ts"],
     exclude: ["test/integration/**"],
+    setupFiles: [path.join(root, "scripts/vitest-warnings.ts")],
     testTimeout: 30_000
   }
 })

@@ -41,6 +41,11 @@ export interface Config {
    * the same rounds as `effect-cql@baseline` and `effect-cql-promise@baseline`, so before and after share a run.
    */
   readonly baseline: string | undefined
+  /**
+   * The Node.js major versions to run the JavaScript runners on (`--node 24`, `--node 20,24`), each labelled
+   * `<driver>@node<major>`; empty: the orchestrator's own Node, unlabelled.
+   */
+  readonly nodes: ReadonlyArray<number>
 }
 
 // Quick leaves out 1,024 in flight: streaming there has 1,024 pages of 5,000 rows to drain after each window.
@@ -64,6 +69,8 @@ export const usage = `npm run bench -- [options]   (or the BENCH_* variables)
   --page-size N           page size of the stream workload (default 5000)      BENCH_PAGE_SIZE
   --baseline DIR          also the effect-cql runners of DIR, another commit's BENCH_BASELINE
                           checkout with its bench built (node bench/build.mjs)
+  --node 24               run the JavaScript runners on Node 24 (scripts/node24.sh) BENCH_NODE
+                          or on several, interleaved: --node 20,24
   BENCH_PY_REACTOR=asyncio  the Python driver's asyncio reactor instead of libev`
 
 const flagToEnv = (flag: string): string => `BENCH_${flag.replace(/-/g, "_").toUpperCase()}`
@@ -95,7 +102,7 @@ export const parseConfig = (argv: ReadonlyArray<string>, env: NodeJS.ProcessEnv)
     if (value === undefined) throw new Error(`--${flag} needs a value\n${usage}`)
     values.set(flagToEnv(flag), value)
   }
-  const known = new Set(["quick", "rounds", "warmup", "duration", "max-ops", "drivers", "targets", "workloads", "concurrency", "rows", "page-size", "py-reactor", "baseline"].map(flagToEnv))
+  const known = new Set(["quick", "rounds", "warmup", "duration", "max-ops", "drivers", "targets", "workloads", "concurrency", "rows", "page-size", "py-reactor", "baseline", "node"].map(flagToEnv))
   for (const k of values.keys()) if (!known.has(k)) throw new Error(`unknown option ${k}\n${usage}`)
   const quick = values.get("BENCH_QUICK") === "1"
   const preset = quick ? presets.quick : presets.full
@@ -116,6 +123,7 @@ export const parseConfig = (argv: ReadonlyArray<string>, env: NodeJS.ProcessEnv)
     targets: list(get("targets") ?? Object.keys(targets).join(","), Object.keys(targets), "target"),
     workloads: list<Workload>(get("workloads") ?? workloads.join(","), workloads, "workload"),
     concurrencies: (get("concurrency") ?? preset.concurrency).split(",").map((s) => Math.round(positive(s, "--concurrency"))),
-    baseline: get("baseline")
+    baseline: get("baseline"),
+    nodes: (get("node") ?? "").split(",").filter((s) => s.trim().length > 0).map((s) => Math.round(positive(s, "--node")))
   }
 }

@@ -84,11 +84,23 @@ const fmt = (x: number, digits: number): string => (Number.isFinite(x) ? x.toFix
  * - stub, select at 256: effect-cql's ops per CPU-second at least 1.5x nodejs-driver's and 70% of raw-v4's;
  * - cassandra: effect-cql's throughput at least nodejs-driver's, for every workload and concurrency;
  * - stream over 1,000,000 rows: effect-cql's peak RSS under 150 MB, at every concurrency.
+ * With `--node`, once per Node: effect-cql@node24 against nodejs-driver@node24 and raw-v4@node24.
  */
 export const targetChecks = (records: ReadonlyArray<ResultRecord>): Array<string> => {
+  const suffixes = new Set<string>()
+  for (const r of records) {
+    const m = /^effect-cql(@node\d+)?$/.exec(r.driver)
+    if (m !== null) suffixes.add(m[1] ?? "")
+  }
+  return [...suffixes].flatMap((suffix) => checksOn(records, suffix))
+}
+
+/** The checks among the runners labelled with `suffix` (one Node's). */
+const checksOn = (records: ReadonlyArray<ResultRecord>, suffix: string): Array<string> => {
   const find = (driver: string, target: string, workload: Workload, concurrency: number) =>
-    records.find((r) => r.driver === driver && r.target === target && r.workload === workload && r.concurrency === concurrency)
+    records.find((r) => r.driver === driver + suffix && r.target === target && r.workload === workload && r.concurrency === concurrency)
   const verdict = (ok: boolean) => (ok ? "met" : "NOT met")
+  const ourName = `effect-cql${suffix}`
   const out: Array<string> = []
   const ours = find("effect-cql", "stub", "select", 256)
   if (ours !== undefined) {
@@ -98,24 +110,24 @@ export const targetChecks = (records: ReadonlyArray<ResultRecord>): Array<string
       // Ops per CPU-second is the inverse of CPU per op.
       const ratio = theirs.cpuMsPer1kOps / ours.cpuMsPer1kOps
       out.push(
-        `stub select at 256: effect-cql's ops per CPU-second are ${fmt(ratio, 2)}x ${other}'s ` +
+        `stub select at 256: ${ourName}'s ops per CPU-second are ${fmt(ratio, 2)}x ${other}${suffix}'s ` +
           `(${fmt(ours.cpuMsPer1kOps, 1)} vs ${fmt(theirs.cpuMsPer1kOps, 1)} CPU ms / 1k ops; needed ${needed}x): ${verdict(ratio >= needed)}`
       )
     }
   }
   for (const r of records) {
-    if (r.driver !== "effect-cql") continue
+    if (r.driver !== ourName) continue
     if (r.target === "cassandra") {
       const theirs = find("nodejs-driver", "cassandra", r.workload, r.concurrency)
       if (theirs !== undefined) {
         out.push(
-          `cassandra ${r.workload} at ${r.concurrency}: effect-cql ${r.opsPerSec.toLocaleString("en-US")} ops/s vs nodejs-driver ` +
+          `cassandra ${r.workload} at ${r.concurrency}: ${ourName} ${r.opsPerSec.toLocaleString("en-US")} ops/s vs nodejs-driver${suffix} ` +
             `${theirs.opsPerSec.toLocaleString("en-US")} (${fmt(r.opsPerSec / theirs.opsPerSec, 2)}x): ${verdict(r.opsPerSec >= theirs.opsPerSec)}`
         )
       }
     }
     if (r.workload === "stream") {
-      out.push(`${r.target} stream at ${r.concurrency}: effect-cql peak RSS ${fmt(r.peakRssMb, 0)} MB (under 150 needed): ${verdict(r.peakRssMb < 150)}`)
+      out.push(`${r.target} stream at ${r.concurrency}: ${ourName} peak RSS ${fmt(r.peakRssMb, 0)} MB (under 150 needed): ${verdict(r.peakRssMb < 150)}`)
     }
   }
   return out
