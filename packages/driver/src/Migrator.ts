@@ -211,11 +211,13 @@ export const run = (
     })
 
     // Held from acquire to release: renewed at a third of its life meanwhile (a failed renewal is tried again at
-    // the next one), deleted at the end whatever the end.
+    // the next one), deleted at the end whatever the end. The wait stays interruptible (so `lockWait` can end it);
+    // a wait that ends without the lock still deletes it, in case an attempt cut short was applied by the server.
     const renewing = renew.pipe(Effect.ignore, Effect.repeat(Schedule.spaced(Duration.millis(Duration.toMillis(ttl) / 3))))
-    return yield* Effect.acquireUseRelease(
-      acquire,
-      () => Effect.scoped(Effect.zipRight(Effect.forkScoped(renewing), applyAll)),
-      () => Effect.ignore(unlock)
+    return yield* Effect.uninterruptibleMask((restore) =>
+      restore(acquire).pipe(
+        Effect.onError(() => Effect.ignore(unlock)),
+        Effect.zipRight(restore(Effect.scoped(Effect.zipRight(Effect.forkScoped(renewing), applyAll))).pipe(Effect.ensuring(Effect.ignore(unlock))))
+      )
     )
   })
