@@ -1,8 +1,11 @@
 /** The README's "Typed data" examples, run as they are written there (imports aside), on a TestSession. */
-import { BulkExecution, Cluster, cql, CqlQuery, CqlResolver, CqlSchema, Metadata, Session, Statement } from "@effect-cql/driver"
+import { BulkExecution, Cluster, cql, CqlQuery, CqlResolver, CqlSchema, Metadata, Migrator, Session, Statement } from "@effect-cql/driver"
 import { CqlDate, Uuid } from "@effect-cql/protocol"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option, Schema } from "effect"
+import { mkdtempSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { TestSession } from "../src/index.js"
 
 const id = "6f1a7c2e-3b4d-4e5f-8a9b-0c1d2e3f4a5b"
@@ -144,5 +147,32 @@ describe("README: Typed data", () => {
       expect(inHand).toEqual(expected)
       // Two distinct ids, two statements, each way.
       expect(calls.filter((c) => c._tag === "Execute")).toHaveLength(4)
+    }))
+
+  it.effect("Migrator: migrations from a directory, applied under the lock and recorded", () =>
+    Effect.gen(function* () {
+      const migrate = (dir: string) =>
+        Effect.gen(function* () {
+          const migrations = yield* Migrator.fromDirectory(dir) // 0001_create_users.cql, 0002_add_email.cql, ...
+          const applied = yield* Migrator.run(migrations, { keyspace: "app" }) // needs Session and Cluster
+          yield* Effect.log(`applied: ${applied.map((m) => m.name).join(", ") || "nothing"}`)
+        })
+
+      const dir = mkdtempSync(join(tmpdir(), "readme-migrations-"))
+      writeFileSync(join(dir, "0001_create_users.cql"), "CREATE TABLE IF NOT EXISTS app.users (id int PRIMARY KEY, name text);")
+      writeFileSync(join(dir, "0002_add_email.cql"), "ALTER TABLE app.users ADD email text;")
+      // The test session answers the lock's lightweight transactions; the real node is in migrator.test.ts.
+      const test = TestSession.layer({
+        rules: [
+          { query: /./ },
+          { query: /^SELECT id, checksum FROM "app"\.schema_migrations/, rows: [] },
+          { query: /IF NOT EXISTS USING TTL|IF owner = \?/, rows: [{ "[applied]": true }] }
+        ]
+      })
+      const calls = yield* Effect.zipRight(migrate(dir), Effect.flatMap(TestSession.TestSession, (t) => t.recorded)).pipe(Effect.provide(test))
+      const queries = calls.flatMap((c) => (c._tag === "Execute" ? [c.query] : []))
+      expect(queries.indexOf("CREATE TABLE IF NOT EXISTS app.users (id int PRIMARY KEY, name text)")).toBeLessThan(queries.indexOf("ALTER TABLE app.users ADD email text"))
+      expect(queries.filter((q) => q.startsWith(`INSERT INTO "app".schema_migrations (`))).toHaveLength(2)
+      expect(queries.at(-1)).toMatch(/^DELETE FROM "app".schema_migrations_lock/)
     }))
 })
