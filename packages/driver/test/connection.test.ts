@@ -519,7 +519,7 @@ describe("heartbeat", () => {
     const cause = await new Promise<ConnectionFailure>((resolve) => c.onClose(resolve))
     const closedAfter = Date.now() - lastRead
     expect(cause).toMatchObject({ _tag: "Closed", cause: { _tag: "Timeout", timeoutMs: 100 } })
-    expect((cause as { message: string }).message).toMatch(/idle, and nothing read for \d+ ms, and no answer to a probe within 100 ms/)
+    expect((cause as { message: string }).message).toMatch(/idle, and nothing read for \d+ ms, and no answer to a heartbeat within 100 ms/)
     expect(closedAfter).toBeGreaterThanOrEqual(195)
     // The interval, plus timer slack.
     expect(closedAfter).toBeLessThan(300)

@@ -453,9 +453,10 @@ export class Connection implements HandshakeTarget {
         this.probing = undefined
         if (this.phase !== "open" || this.lastReadAt >= sentAt) return
         const why = kind === "stall" ? "requests in flight and" : "idle, and"
+        const what = kind === "stall" ? "probe" : "heartbeat"
         this.destroy({
           _tag: "Closed",
-          message: `connection to ${this.host}:${this.port} closed: ${why} nothing read for ${Date.now() - this.lastReadAt} ms, and no answer to a probe within ${timeoutMs} ms`,
+          message: `connection to ${this.host}:${this.port} closed: ${why} nothing read for ${Date.now() - this.lastReadAt} ms, and no answer to a ${what} within ${timeoutMs} ms`,
           cause: failure
         })
       })
