@@ -54,11 +54,6 @@ interface RunResult {
 
 const nodeOf = (address: string): number => Number(address.split(".")[3]) - ipBase
 
-/** Waits until `node` answers CQL again: start-node returns once it does. */
-const restart = async (cluster: Cluster, node: number) => {
-  await cluster.cassandra("start-node", String(node))
-}
-
 const runDriver = async (cluster: Cluster, driver: string): Promise<RunResult> => {
   const table = `kv_${driver.replace(/\W/g, "_")}_${Date.now()}`
   await setup.runPromise(Effect.flatMap(Session.Session, (s) => s.execute(`CREATE TABLE chaos.${table} (k int PRIMARY KEY, v text)`)))
@@ -111,9 +106,10 @@ const runDriver = async (cluster: Cluster, driver: string): Promise<RunResult> =
   enter(`node${killed} killed`)
   await sleep(10_000)
   enter(`node${killed} restarting`)
+  // start-node returns once the node answers CQL and its peers see it UP.
   const seen = next("seen")
   toWorker({ type: "watch", host: cluster.addresses[killed - 1]! })
-  await restart(cluster, killed)
+  await cluster.cassandra("start-node", String(killed))
   const upAt = Date.now()
   enter(`node${killed} up`)
   const backInUse = await Promise.race([seen.then((s) => s.at - upAt), sleep(15_000).then(() => undefined)])
@@ -134,7 +130,7 @@ const runDriver = async (cluster: Cluster, driver: string): Promise<RunResult> =
   enter("load stopped")
 
   // Every node up again, so that ALL can be met.
-  await restart(cluster, controlNow)
+  await cluster.cassandra("start-node", String(controlNow))
   const lost = await readBack(table, keys)
   return { driver, seconds, phases, acked: keys.length, lost, backInUseMs: backInUse, shutdownMs, handles, exited: exitedInTime }
 }
