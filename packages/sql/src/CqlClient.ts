@@ -59,47 +59,34 @@ const transactionsRefused = new CqlUnsupported({
 const connectionOver = (session: Session.Session, queryOptions: Statement.QueryOptions | undefined): SqlConnection.Connection => {
   const unprepared: Statement.QueryOptions = { ...queryOptions, prepare: false }
 
-  /** Runs one compiled statement and reads every page, unless the compiler refused it. */
-  const allRows = (sql: string, params: ReadonlyArray<unknown>, options: Statement.QueryOptions | undefined) => {
+  /** Runs `run` unless the compiler refused the statement (its values array says so), when nothing is sent. */
+  const unlessRefused = <A>(params: ReadonlyArray<unknown>, run: () => Effect.Effect<A, Session.RequestError>): Effect.Effect<A, SqlError> => {
     const refusal = CqlCompiler.refusalOf(params)
-    if (refusal !== undefined) return Effect.fail(toSqlError(refusal))
-    return Effect.mapError(
+    return refusal !== undefined ? Effect.fail(toSqlError(refusal)) : Effect.mapError(run(), toSqlError)
+  }
+
+  /** One compiled statement's result with the rows of every page. */
+  const allPages = (sql: string, params: ReadonlyArray<unknown>, options: Statement.QueryOptions | undefined) =>
+    unlessRefused(params, () =>
       Effect.flatMap(session.execute(sql, params, options), (first) =>
         first.pagingState === undefined
-          ? Effect.succeed(first.rows)
-          : Effect.map(Stream.runCollect(session.stream(sql, params, { ...options, pagingState: first.pagingState })), (rest) =>
-              first.rows.concat(Chunk.toReadonlyArray(rest))
-            )
-      ),
-      toSqlError
+          ? Effect.succeed(first)
+          : Effect.map(Stream.runCollect(session.stream(sql, params, { ...options, pagingState: first.pagingState })), (rest) => ({
+              ...first,
+              rows: first.rows.concat(Chunk.toReadonlyArray(rest))
+            }))
+      )
     )
-  }
-  const transformed = (rows: Effect.Effect<ReadonlyArray<object>, SqlError>, transformRows: TransformRows) =>
-    transformRows === undefined ? rows : Effect.map(rows, transformRows)
+  const rowsOf = (sql: string, params: ReadonlyArray<unknown>, options: Statement.QueryOptions | undefined, transformRows: TransformRows) =>
+    Effect.map(allPages(sql, params, options), (rs) => (transformRows === undefined ? rs.rows : transformRows(rs.rows)))
 
   return {
-    execute: (sql, params, transformRows) => transformed(allRows(sql, params, queryOptions), transformRows),
-    executeUnprepared: (sql, params, transformRows) => transformed(allRows(sql, params, unprepared), transformRows),
+    execute: (sql, params, transformRows) => rowsOf(sql, params, queryOptions, transformRows),
+    executeUnprepared: (sql, params, transformRows) => rowsOf(sql, params, unprepared, transformRows),
     // The driver's own result: the first page with its column metadata, paging state and warnings.
-    executeRaw: (sql, params) => {
-      const refusal = CqlCompiler.refusalOf(params)
-      return refusal !== undefined ? Effect.fail(toSqlError(refusal)) : Effect.mapError(session.execute(sql, params, queryOptions), toSqlError)
-    },
-    executeValues: (sql, params) => {
-      const refusal = CqlCompiler.refusalOf(params)
-      if (refusal !== undefined) return Effect.fail(toSqlError(refusal))
-      return Effect.mapError(
-        Effect.flatMap(session.execute(sql, params, queryOptions), (first) => {
-          const names = first.columns.map((c) => c.name)
-          const values = (rows: ReadonlyArray<Record<string, unknown>>) => rows.map((row) => names.map((name) => row[name]))
-          if (first.pagingState === undefined) return Effect.succeed(values(first.rows))
-          return Effect.map(Stream.runCollect(session.stream(sql, params, { ...queryOptions, pagingState: first.pagingState })), (rest) =>
-            values(first.rows.concat(Chunk.toReadonlyArray(rest)))
-          )
-        }),
-        toSqlError
-      )
-    },
+    executeRaw: (sql, params) => unlessRefused(params, () => session.execute(sql, params, queryOptions)),
+    executeValues: (sql, params) =>
+      Effect.map(allPages(sql, params, queryOptions), ({ columns, rows }) => rows.map((row) => columns.map((c) => row[c.name]))),
     // Page by page as the stream is pulled; each page is one chunk.
     executeStream: (sql, params, transformRows) => {
       const refusal = CqlCompiler.refusalOf(params)

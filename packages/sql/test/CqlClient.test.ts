@@ -86,7 +86,7 @@ describe("CqlClient", () => {
   })
 
   it.layer(testLayer({ queryOptions: { pageSize: 2 }, transformResultNames: (n) => n.replace(/_(.)/g, (_, c: string) => c.toUpperCase()) }))((it) => {
-    it.effect("a plain run reads every page; the stream gives a chunk per page; result names transformed", () =>
+    it.effect("a plain run and .values read every page; the stream gives a chunk per page; result names transformed", () =>
       Effect.gen(function* () {
         const sql = yield* SqlClient.SqlClient
         const expected = people.map((p) => ({ personId: p.person_id, fullName: p.full_name }))
@@ -95,6 +95,7 @@ describe("CqlClient", () => {
         const chunks = yield* Stream.runCollect(Stream.mapChunks(sql`SELECT * FROM ${sql("app.people")}`.stream, (page) => Chunk.of(Chunk.toArray(page))))
         expect(Chunk.toArray(chunks)).toEqual([expected.slice(0, 2), expected.slice(2, 4), expected.slice(4)])
         expect(yield* sql`SELECT * FROM ${sql("app.people")}`.withoutTransform).toEqual(people)
+        expect(yield* sql`SELECT * FROM ${sql("app.people")}`.values).toEqual(people.map((p) => [p.person_id, p.full_name]))
       }))
   })
 })
