@@ -34,6 +34,7 @@ import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as tls from "node:tls"
+import type * as AddressTranslator from "./AddressTranslator.js"
 import type * as ConnectionPools from "./ConnectionPools.js"
 import type * as ControlConnection from "./ControlConnection.js"
 import * as CqlError from "./CqlError.js"
@@ -119,6 +120,13 @@ export interface ClusterConfig {
    * `cql_prepared_evictions_total`); a dropped one is prepared again when next run. Default 10,000.
    */
   readonly maxPreparedStatements?: number
+  /**
+   * Maps the address every node advertises (system.local, system.peers_v2 / system.peers, topology and status
+   * events) to the one to connect to, for NAT, cloud or Kubernetes networks (AddressTranslator.ts). Default: as
+   * advertised. A host whose translation throws or gives an invalid address is skipped (a logged
+   * `AddressTranslationError`).
+   */
+  readonly addressTranslator?: AddressTranslator.AddressTranslator
 }
 
 /** The pools, as a Cluster shows them. */
@@ -377,7 +385,8 @@ export const layer = (config: ClusterConfig): Layer.Layer<Cluster, CqlError.Conn
     contactPoints: config.contactPoints,
     ...(config.port === undefined ? {} : { port: config.port }),
     connection,
-    ...(config.refreshWindow === undefined ? {} : { refreshWindow: config.refreshWindow })
+    ...(config.refreshWindow === undefined ? {} : { refreshWindow: config.refreshWindow }),
+    ...(config.addressTranslator === undefined ? {} : { addressTranslator: config.addressTranslator })
   })
   const pools = Layer.scoped(
     Pools.ConnectionPools,

@@ -29,5 +29,6 @@ export * as HostEvents from "./HostEvents.js"
 export * as MetadataService from "./MetadataService.js"
 export * as ControlConnection from "./ControlConnection.js"
 export * as QueryTrace from "./QueryTrace.js"
+export * as AddressTranslator from "./AddressTranslator.js"
 // The value types rows carry, so that applications need only this package.
 export { Consistency, CqlDate, CqlDuration, CqlTime, Uuid } from "@effect-cql/protocol"

@@ -176,6 +176,7 @@ export const make = (options: Options = {}): Effect.Effect<StubServer, StubError
           (s, i): NodeInfo => ({
             index: i + 1,
             address: nthAddress(first, i),
+            advertisedAddress: s.advertisedAddress ?? nthAddress(first, i),
             port: options.port ?? 9042,
             dataCenter: s.dataCenter ?? "dc1",
             rack: s.rack ?? "rack1",
