@@ -30,5 +30,6 @@ export * as MetadataService from "./MetadataService.js"
 export * as ControlConnection from "./ControlConnection.js"
 export * as QueryTrace from "./QueryTrace.js"
 export * as AddressTranslator from "./AddressTranslator.js"
+export * as AuthProvider from "./AuthProvider.js"
 // The value types rows carry, so that applications need only this package.
 export { Consistency, CqlDate, CqlDuration, CqlTime, Uuid } from "@effect-cql/protocol"
