@@ -119,6 +119,11 @@ export interface ClusterConfig {
    * `cql_prepared_evictions_total`); a dropped one is prepared again when next run. Default 10,000.
    */
   readonly maxPreparedStatements?: number
+  /**
+   * Who gives writes their timestamps: "client" (default; a monotonic generator shared by every Session) or
+   * "server" (none sent: each coordinator's clock). A TimestampGenerator provided to the layer goes before both.
+   */
+  readonly timestamps?: "client" | "server"
 }
 
 /** The pools, as a Cluster shows them. */
@@ -140,7 +145,7 @@ export interface ClusterService {
   /** Prepared statements and UDT Schemas (`registerUdt`), shared by every Session. */
   readonly registry: Registry.RegistryService
   readonly metrics: Metrics.MetricsService
-  /** Monotonic write timestamps, one sequence for every Session. */
+  /** Write timestamps, one sequence for every Session (or none: the server's). */
   readonly timestamps: TimestampGenerator.TimestampGenerator
   /** The bounded fiber pool for management work. */
   readonly executor: Executor.Executor
@@ -393,7 +398,7 @@ export const layer = (config: ClusterConfig): Layer.Layer<Cluster, CqlError.Conn
     Layer.provideMerge(
       Layer.mergeAll(
         RegistryStore.layer(config.maxPreparedStatements),
-        TimestampGenerator.layerMonotonic,
+        TimestampGenerator.layerProvidedOr(config.timestamps),
         Executor.layer(config.executorSize ?? Defaults.EXECUTOR_SIZE)
       ).pipe(Layer.provideMerge(Metrics.layer))
     )
