@@ -21,6 +21,7 @@ export interface RequestInfo {
   readonly operation: "execute" | "batch" | "prepare"
   /** The statement's text (a batch's: its statements' texts joined by "; "). Never its values: they may be secrets. */
   readonly query: string
+  /** The keyspace the text names (`ks.table`), else the Session's. */
   readonly keyspace: string | undefined
   /** host:port of the coordinator of the last attempt; undefined when no host could take the request. */
   readonly host: string | undefined
@@ -87,8 +88,8 @@ export const slowQueryLogger = (options: SlowQueryOptions): RequestTracker => {
       Effect.annotateLogs({
         "db.operation": info.operation,
         "db.query.text": query,
-        "db.namespace": info.keyspace ?? "",
-        "server.address": info.host ?? "",
+        ...(info.keyspace === undefined ? {} : { "db.namespace": info.keyspace }),
+        ...(info.host === undefined ? {} : { "server.address": info.host }),
         latencyMs: Math.round(info.latencyMs * 10) / 10,
         attempts: info.attempts
       })

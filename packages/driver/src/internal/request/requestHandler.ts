@@ -121,7 +121,9 @@ export abstract class RequestHandler<A> extends Execution implements WaitingRequ
   namespace: string | undefined = undefined
   /** The spans of a traced request. */
   trace: RequestTrace | undefined = undefined
-  private startedAt = 0
+  /** When the first attempt went out, and when the answer came (0: not yet), for the request's latency. */
+  protected startedAt = 0
+  private answeredAt = 0
   /** Attempts sent so far, over every execution. */
   protected attempts = 0
   /** An exception a tracker's `onNodeError` threw, logged with the outcome. */
@@ -156,7 +158,6 @@ export abstract class RequestHandler<A> extends Execution implements WaitingRequ
       return resume(Effect.fail(new CqlError.SessionClosed({ message: "the session is closed" })))
     }
     state.inFlight++
-    this.startedAt = performance.now()
     this.hosts = plan[Symbol.iterator]()
     const n = this.hosts.next()
     if (n.done === true) return this.complete(Effect.fail(this.noHostAvailable()))
@@ -186,7 +187,8 @@ export abstract class RequestHandler<A> extends Execution implements WaitingRequ
     exec.metrics = m
     exec.started = performance.now()
     m.requestStarted()
-    exec.attemptNumber = ++this.attempts
+    // The request's start is its first attempt's (one clock read fewer per request).
+    if ((exec.attemptNumber = ++this.attempts) === 1) this.startedAt = exec.started
     if (this.trace !== undefined) exec.span = this.trace.attemptStarted(exec.host, exec.index, exec.retryCount)
     exec.pending = true
     exec.id = conn.send(message, options, exec.callback)
@@ -197,7 +199,8 @@ export abstract class RequestHandler<A> extends Execution implements WaitingRequ
     exec.pending = false
     const conn = exec.conn!
     const m = exec.metrics!
-    const latency = performance.now() - exec.started
+    const now = performance.now()
+    const latency = now - exec.started
     if (failure !== undefined) {
       const error = fromConnectionFailure(failure, hostIdOf(conn))
       m.requestEnded(latency, error._tag)
@@ -215,6 +218,7 @@ export abstract class RequestHandler<A> extends Execution implements WaitingRequ
     if (exec.span !== undefined) this.trace!.attemptEnded(exec.span, undefined)
     this.coordinator = conn
     this.coordinatorHost = exec.host
+    this.answeredAt = now
     this.complete(this.onAnswer(res!, conn))
   }
 
@@ -323,7 +327,8 @@ export abstract class RequestHandler<A> extends Execution implements WaitingRequ
     this.end()
     this.waiting?.settled(this)
     const ctx = this.ctx
-    const latencyMs = performance.now() - this.startedAt
+    // A request no host could take never started: 0.
+    const latencyMs = this.startedAt === 0 ? 0 : (this.answeredAt === 0 ? performance.now() : this.answeredAt) - this.startedAt
     const facts = queryFacts(this.queryText)
     const operation = operationName(this.operation, facts)
     const namespace = facts.keyspace ?? this.namespace
@@ -333,20 +338,21 @@ export abstract class RequestHandler<A> extends Execution implements WaitingRequ
     else ctx.metricsOf(conn).operationEnded(operation, namespace, latencyMs / 1000, errorType)
     if (this.trace !== undefined) this.trace.requestEnded(this, error)
     const tracker = ctx.tracker
-    this.resume(tracker === undefined && this.trackerThrew === undefined ? outcome : this.tracked(tracker, latencyMs, error, outcome))
+    this.resume(tracker === undefined && this.trackerThrew === undefined ? outcome : this.tracked(tracker, latencyMs, namespace, error, outcome))
   }
 
   /** The outcome after the tracker's `onSuccess` / `onError` (and its Effect, run first in the caller's fiber). */
   private tracked(
     tracker: RequestTracker.RequestTracker | undefined,
     latencyMs: number,
+    keyspace: string | undefined,
     error: CqlError.RequestError | undefined,
     outcome: Effect.Effect<A, CqlError.RequestError>
   ): Effect.Effect<A, CqlError.RequestError> {
     const info: RequestTracker.RequestInfo = {
       operation: this.operation,
       query: this.queryText,
-      keyspace: this.namespace,
+      keyspace,
       host: this.coordinatorHost?.endpoint,
       latencyMs,
       attempts: this.attempts
@@ -491,7 +497,7 @@ export class PrepareRequest extends RequestHandler<Registry.PreparedStatement> {
   }
   // Through the prepare handler: concurrent PREPAREs of one statement on one host share one request.
   protected attempt(exec: Execution, conn: Connection): void {
-    exec.attemptNumber = ++this.attempts
+    if ((exec.attemptNumber = ++this.attempts) === 1) this.startedAt = performance.now()
     const span = this.trace?.attemptStarted(exec.host, exec.index, exec.retryCount)
     this.ctx.prepares.prepareOn(conn, this.query, this.keyspace, (error, prepared) => {
       if (span !== undefined) this.trace!.attemptEnded(span, error)
