@@ -34,6 +34,8 @@ import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as tls from "node:tls"
+import type * as AddressTranslator from "./AddressTranslator.js"
+import * as AuthProvider from "./AuthProvider.js"
 import type * as ConnectionPools from "./ConnectionPools.js"
 import type * as ControlConnection from "./ControlConnection.js"
 import * as CqlError from "./CqlError.js"
@@ -73,7 +75,13 @@ export interface ClusterConfig {
    * which has no per-request keyspace, Sessions in another keyspace open connections of their own.
    */
   readonly keyspace?: string
+  /** SASL PLAIN (PasswordAuthenticator): the same as `authProvider: AuthProvider.plain(credentials)`. */
   readonly credentials?: { readonly username: string; readonly password: Redacted.Redacted<string> }
+  /**
+   * Authentication by any mechanism (AuthProvider.ts): it answers the servers that ask for it. Takes precedence
+   * over `credentials`.
+   */
+  readonly authProvider?: AuthProvider.AuthProvider
   /** TLS options (certificate and hostname are verified unless `rejectUnauthorized: false`); absent = plain TCP. */
   readonly tls?: tls.ConnectionOptions
   /** Pin the protocol version; by default v5 is tried, then v4. */
@@ -124,6 +132,13 @@ export interface ClusterConfig {
    * "server" (none sent: each coordinator's clock). A TimestampGenerator provided to the layer goes before both.
    */
   readonly timestamps?: "client" | "server"
+  /**
+   * Maps the address every node advertises (system.local, system.peers_v2 / system.peers, topology and status
+   * events) to the one to connect to, for NAT, cloud or Kubernetes networks (AddressTranslator.ts). Default: as
+   * advertised. A host whose translation throws or gives an invalid address is skipped (a logged
+   * `AddressTranslationError`).
+   */
+  readonly addressTranslator?: AddressTranslator.AddressTranslator
 }
 
 /** The pools, as a Cluster shows them. */
@@ -169,7 +184,8 @@ const connectionOptions = (config: ClusterConfig): Omit<ConnectionOptions, "host
   }
   if (config.protocolVersion !== undefined) o.protocolVersion = config.protocolVersion
   if (config.compression !== undefined) o.compression = config.compression
-  if (config.credentials !== undefined) o.credentials = { username: config.credentials.username, password: Redacted.value(config.credentials.password) }
+  const authProvider = config.authProvider ?? (config.credentials === undefined ? undefined : AuthProvider.plain(config.credentials))
+  if (authProvider !== undefined) o.authProvider = authProvider
   if (config.tls !== undefined) o.tls = config.tls
   if (config.maxRequestsPerConnection !== undefined) o.maxInFlight = config.maxRequestsPerConnection
   if (config.maxFrameSize !== undefined) o.maxFrameBytes = config.maxFrameSize
@@ -382,7 +398,8 @@ export const layer = (config: ClusterConfig): Layer.Layer<Cluster, CqlError.Conn
     contactPoints: config.contactPoints,
     ...(config.port === undefined ? {} : { port: config.port }),
     connection,
-    ...(config.refreshWindow === undefined ? {} : { refreshWindow: config.refreshWindow })
+    ...(config.refreshWindow === undefined ? {} : { refreshWindow: config.refreshWindow }),
+    ...(config.addressTranslator === undefined ? {} : { addressTranslator: config.addressTranslator })
   })
   const pools = Layer.scoped(
     Pools.ConnectionPools,

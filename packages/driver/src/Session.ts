@@ -51,6 +51,7 @@ import { SessionRequests } from "./internal/request/sessionRequests.js"
 import { type RequestTrace, streamSpan } from "./internal/request/spans.js"
 import { Throttle } from "./internal/request/throttle.js"
 import type * as LoadBalancingPolicy from "./LoadBalancingPolicy.js"
+import * as QueryTrace from "./QueryTrace.js"
 import type * as Registry from "./Registry.js"
 import type * as RequestTracker from "./RequestTracker.js"
 import type { ResultSet } from "./ResultSet.js"
@@ -146,6 +147,14 @@ export interface Session {
     <A = Rows.Row>(statement: Statement.Statement<A>): Stream.Stream<A, RequestError>
     (query: string, params?: Statement.Params, options?: Statement.QueryOptions): Stream.Stream<Rows.Row, RequestError>
   }
+  /**
+   * The server's trace of a traced request (`{ tracing: true }`), from its result or its tracing id, read from
+   * `system_traces` once complete (QueryTrace.ts).
+   */
+  readonly queryTrace: (
+    traced: ResultSet<unknown> | string,
+    options?: QueryTrace.Options
+  ) => Effect.Effect<QueryTrace.QueryTrace, QueryTrace.QueryTraceError | RequestError>
   /** The Session's keyspace now (`USE` changes it). */
   readonly keyspace: () => string | undefined
   /** The protocol version the session's connections speak. */
@@ -341,6 +350,7 @@ export const make = (options: SessionOptions = {}): Effect.Effect<Session, CqlEr
       prepare,
       batch,
       stream,
+      queryTrace: (traced, o) => QueryTrace.fetch(runStatement, traced, o),
       keyspace: () => requests.keyspace,
       protocolVersion: core.protocolVersion,
       hosts

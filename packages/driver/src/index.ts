@@ -29,5 +29,8 @@ export * as Throttler from "./Throttler.js"
 export * as HostEvents from "./HostEvents.js"
 export * as MetadataService from "./MetadataService.js"
 export * as ControlConnection from "./ControlConnection.js"
+export * as QueryTrace from "./QueryTrace.js"
+export * as AddressTranslator from "./AddressTranslator.js"
+export * as AuthProvider from "./AuthProvider.js"
 // The value types rows carry, so that applications need only this package.
 export { Consistency, CqlDate, CqlDuration, CqlTime, Uuid } from "@effect-cql/protocol"
