@@ -128,6 +128,11 @@ export interface ClusterConfig {
    */
   readonly maxPreparedStatements?: number
   /**
+   * Who gives writes their timestamps: "client" (default; a monotonic generator shared by every Session) or
+   * "server" (none sent: each coordinator's clock). A TimestampGenerator provided to the layer goes before both.
+   */
+  readonly timestamps?: "client" | "server"
+  /**
    * Maps the address every node advertises (system.local, system.peers_v2 / system.peers, topology and status
    * events) to the one to connect to, for NAT, cloud or Kubernetes networks (AddressTranslator.ts). Default: as
    * advertised. A host whose translation throws or gives an invalid address is skipped (a logged
@@ -157,7 +162,7 @@ export interface ClusterService {
   /** Prepared statements and UDT Schemas (`registerUdt`), shared by every Session. */
   readonly registry: Registry.RegistryService
   readonly metrics: Metrics.MetricsService
-  /** Monotonic write timestamps, one sequence for every Session. */
+  /** Write timestamps, one sequence for every Session (or none: the server's). */
   readonly timestamps: TimestampGenerator.TimestampGenerator
   /** The bounded fiber pool for management work. */
   readonly executor: Executor.Executor
@@ -412,7 +417,7 @@ export const layer = (config: ClusterConfig): Layer.Layer<Cluster, CqlError.Conn
     Layer.provideMerge(
       Layer.mergeAll(
         RegistryStore.layer(config.maxPreparedStatements),
-        TimestampGenerator.layerMonotonic,
+        TimestampGenerator.layerProvidedOr(config.timestamps),
         Executor.layer(config.executorSize ?? Defaults.EXECUTOR_SIZE)
       ).pipe(Layer.provideMerge(Metrics.layer))
     )
