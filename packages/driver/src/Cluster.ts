@@ -147,6 +147,8 @@ export interface PoolsView {
   readonly snapshot: Effect.Effect<ReadonlyArray<ConnectionPools.PoolSnapshot>>
   /** Each pool's UP / DOWN transitions from the moment the stream runs. */
   readonly stateChanges: Stream.Stream<ConnectionPools.HostStateChange>
+  /** Each pooled connection's lifecycle (connected, closed with its cause, reconnect attempts, reconnected) from the moment the stream runs. */
+  readonly connectionEvents: Stream.Stream<ConnectionPools.ConnectionEvent>
 }
 
 export interface ClusterService {
@@ -359,7 +361,7 @@ const make = (config: ClusterConfig): Effect.Effect<
         ),
       keyspacePools: (keyspace) =>
         Effect.gen(function* () {
-          const set = yield* Pools.make(poolOptions(config, control.protocolVersion, keyspace)).pipe(
+          const set = yield* Pools.make({ ...poolOptions(config, control.protocolVersion, keyspace), connectionEventHub: pools.connectionEventHub }).pipe(
             Effect.provideService(Metrics.MetricsService, metrics)
           )
           yield* sync(set)
@@ -381,7 +383,7 @@ const make = (config: ClusterConfig): Effect.Effect<
       timestamps,
       executor,
       control,
-      pools: { snapshot: pools.snapshot, stateChanges: pools.stateChanges }
+      pools: { snapshot: pools.snapshot, stateChanges: pools.stateChanges, connectionEvents: pools.connectionEvents }
     }
     ClusterCore.register(cluster, core)
     return cluster

@@ -348,7 +348,7 @@ export const makeCluster = (options: Options = {}): Effect.Effect<Cluster.Cluste
         refreshNow: Effect.void,
         awaitSchemaAgreement: () => Effect.succeed({ agreed: true, versions: new Map() })
       },
-      pools: { snapshot: Effect.succeed([]), stateChanges: Stream.empty }
+      pools: { snapshot: Effect.succeed([]), stateChanges: Stream.empty, connectionEvents: Stream.empty }
     }
     return cluster
   })
