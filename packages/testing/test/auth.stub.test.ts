@@ -107,6 +107,7 @@ describe("pluggable authentication", () => {
       expect(error).toBeInstanceOf(CqlError.AuthenticationError)
       expect(error).toMatchObject({
         host: server.contactPoints[0],
+        mechanism: "HMAC-SHA256",
         message: `${server.contactPoints[0]}: HMAC-SHA256 authentication with ${HMAC_CLASS} failed: bad signature`
       })
       // The failed start was logged, so the check below reads real lines.
@@ -126,6 +127,7 @@ describe("pluggable authentication", () => {
       const { result: refused } = yield* build(server, { authProvider: failing })
       expect(refused._tag === "Left" && refused.left).toMatchObject({
         _tag: "AuthenticationError",
+        mechanism: "KERBEROS",
         message: `${server.contactPoints[0]}: KERBEROS authentication with ${HMAC_CLASS} failed: no ticket for the realm EXAMPLE.COM`
       })
       const dying: AuthProvider.AuthProvider = {

@@ -50,7 +50,7 @@ export type ConnectionFailure =
   | { readonly _tag: "Busy"; readonly inFlight: number }
   | { readonly _tag: "Decode"; readonly error: ProtocolError.DecodeError }
   | { readonly _tag: "Encode"; readonly error: ProtocolError.EncodeError }
-  | { readonly _tag: "Auth"; readonly message: string }
+  | { readonly _tag: "Auth"; readonly message: string; readonly mechanism?: string }
   | { readonly _tag: "Protocol"; readonly message: string }
   /** The server refused a handshake step for another reason, e.g. `USE` of a keyspace that does not exist. */
   | { readonly _tag: "Server"; readonly message: string; readonly error: ServerError.ServerError }

@@ -53,6 +53,7 @@ const authenticate = async (
   }
   const failed = (reason: string): ConnectionFailure => ({
     _tag: "Auth",
+    mechanism: provider.mechanism,
     message: `${host}: ${provider.mechanism} authentication with ${authenticator} failed: ${reason}`
   })
   const client = await runStep(provider.newAuthenticator({ host, authenticator }), failed)
