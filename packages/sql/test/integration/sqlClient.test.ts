@@ -59,7 +59,7 @@ describe("CqlClient on Cassandra", () => {
         expect(yield* some([ada.id])).toEqual([new Person({ ...ada, age: 37 })])
       }))
 
-    it.effect("SqlResolver.findById and grouped batch lookups into one IN statement per batch", () =>
+    it.effect("SqlResolver.findById, grouped and void batch their requests into one IN statement per batch", () =>
       Effect.gen(function* () {
         yield* setup
         const sql = yield* SqlClient.SqlClient
@@ -93,6 +93,15 @@ describe("CqlClient on Cassandra", () => {
         const posts = yield* Effect.forEach([b, a], PostsByAuthor.execute, { batching: true })
         expect(posts.map((ps) => ps.map((p) => p.title))).toEqual([["b1"], ["a1", "a2"]])
         expect(statements).toBe(2)
+
+        // SqlResolver.void: deletes batched into one DELETE ... IN.
+        const DeletePerson = yield* SqlResolver.void("DeletePerson", {
+          Request: CqlSchema.UuidAsString,
+          execute: (ids) => Effect.zipLeft(sql`DELETE FROM sql_it.people WHERE id IN ${sql.in(ids)}`, Effect.sync(() => statements++))
+        })
+        yield* Effect.forEach([a, b], DeletePerson.execute, { batching: true })
+        expect(statements).toBe(3)
+        expect(yield* Effect.forEach([a, b], PersonById.execute, { batching: true })).toEqual([Option.none(), Option.none()])
       }))
 
     it.effect("a Model repository: insertVoid, findById, updateVoid, delete; insert and update need RETURNING and die with CqlUnsupported", () =>
