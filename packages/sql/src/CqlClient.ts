@@ -50,10 +50,11 @@ type TransformRows = (<A extends object>(rows: ReadonlyArray<A>) => ReadonlyArra
 
 const toSqlError = (cause: Session.RequestError | CqlUnsupported): SqlError => new SqlError({ cause, message: cause.message })
 
-const transactionsRefused = new CqlUnsupported({
-  feature: "transactions (withTransaction)",
-  reason: "a logged batch (session.batch) applies several writes atomically, without isolation; a lightweight transaction (IF ...) makes one partition's write conditional"
-})
+const transactionsRefused = (): CqlUnsupported =>
+  new CqlUnsupported({
+    feature: "transactions (withTransaction)",
+    reason: "a logged batch (session.batch) applies several writes atomically, without isolation; a lightweight transaction (IF ...) makes one partition's write conditional"
+  })
 
 /** The Session as @effect/sql's Connection: each statement's text and values go through `session.execute`. */
 const connectionOver = (session: Session.Session, queryOptions: Statement.QueryOptions | undefined): SqlConnection.Connection => {
@@ -119,7 +120,7 @@ export const make = (config: CqlClientConfig = {}): Effect.Effect<CqlClient, nev
     return Object.assign(client, {
       [TypeId]: TypeId,
       session,
-      withTransaction: <R, E, A>(_: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError, R> => Effect.fail(toSqlError(transactionsRefused))
+      withTransaction: <R, E, A>(_: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError, R> => Effect.failSync(() => toSqlError(transactionsRefused()))
     }) as CqlClient
   })
 
