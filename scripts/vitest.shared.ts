@@ -12,7 +12,8 @@ export const alias = {
   "@effect-cql/protocol/internal": path.join(root, "packages/protocol/src/internal.ts"),
   "@effect-cql/protocol": path.join(root, "packages/protocol/src/index.ts"),
   "@effect-cql/driver": path.join(root, "packages/driver/src/index.ts"),
-  "@effect-cql/testing": path.join(root, "packages/testing/src/index.ts")
+  "@effect-cql/testing": path.join(root, "packages/testing/src/index.ts"),
+  "@effect-cql/sql": path.join(root, "packages/sql/src/index.ts")
 }
 
 /** A unit-test project: test/**, minus test/integration (those need Cassandra). */

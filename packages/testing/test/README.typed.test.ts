@@ -1,8 +1,10 @@
 /** The README's "Typed data" examples, run as they are written there (imports aside), on a TestSession. */
 import { BulkExecution, Cluster, cql, CqlQuery, CqlResolver, CqlSchema, Metadata, Migrator, Session, Statement } from "@effect-cql/driver"
 import { CqlDate, Uuid } from "@effect-cql/protocol"
+import { CqlClient } from "@effect-cql/sql"
+import { Model, SqlClient, SqlSchema } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Option, Schema } from "effect"
+import { Effect, Layer, Option, Schema } from "effect"
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -174,5 +176,44 @@ describe("README: Typed data", () => {
       expect(queries.indexOf("CREATE TABLE IF NOT EXISTS app.users (id int PRIMARY KEY, name text)")).toBeLessThan(queries.indexOf("ALTER TABLE app.users ADD email text"))
       expect(queries.filter((q) => q.startsWith(`INSERT INTO "app".schema_migrations (`))).toHaveLength(2)
       expect(queries.at(-1)).toMatch(/^DELETE FROM "app".schema_migrations_lock/)
+    }))
+
+  it.effect("@effect-cql/sql: a Model repository and SqlSchema through CqlClient", () =>
+    Effect.gen(function* () {
+      class Member extends Model.Class<Member>("Member")({
+        id: Model.GeneratedByApp(CqlSchema.UuidAsString), // the application makes the ids
+        name: Schema.String,
+        nickname: Model.FieldOption(Schema.String)
+      }) {}
+
+      const program = Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        const members = yield* Model.makeRepository(Member, { tableName: "app.members", spanPrefix: "Members", idColumn: "id" })
+        const id = "6f1a7c2e-3b4d-4e5f-8a9b-0c1d2e3f4a5b"
+        yield* members.insertVoid(Member.insert.make({ id, name: "Ada", nickname: Option.none() }))
+        const named = SqlSchema.findAll({
+          Request: Schema.Array(CqlSchema.UuidAsString),
+          Result: Member,
+          execute: (ids) => sql`SELECT * FROM ${sql("app.members")} WHERE id IN ${sql.in(ids)}`
+        })
+        return yield* named([id]) // ReadonlyArray<Member>
+      })
+
+      // The README provides CqlClient.layer() over Session.layer(...); here over a test Session.
+      const uuid = Uuid.unsafeFromString(id)
+      const test = TestSession.layer({
+        rules: [
+          { query: `insert into "app"."members" ("id", "name", "nickname") VALUES (?,?,?)`, params: [uuid, "Ada", null] },
+          { query: `SELECT * FROM "app"."members" WHERE id IN (?)`, params: [uuid], rows: [{ id: uuid, name: "Ada", nickname: null }] }
+        ]
+      })
+      const [found, calls] = yield* Effect.zip(program, Effect.flatMap(TestSession.TestSession, (t) => t.recorded)).pipe(
+        Effect.provide(CqlClient.layer().pipe(Layer.provideMerge(test)))
+      )
+      expect(found).toEqual([Member.make({ id, name: "Ada", nickname: Option.none() })])
+      expect(calls.map((c) => c._tag === "Execute" && c.query)).toEqual([
+        `insert into "app"."members" ("id", "name", "nickname") VALUES (?,?,?)`,
+        `SELECT * FROM "app"."members" WHERE id IN (?)`
+      ])
     }))
 })

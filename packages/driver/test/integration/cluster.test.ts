@@ -1,9 +1,10 @@
 /**
- * The Session on real multi-node clusters started by the project's harness: token-aware routing, a node killed
- * (SIGKILL) while idempotent writes run, its restart, and DC-aware load balancing over two data centres.
+ * The Session on real multi-node clusters started by the project's harness: token-aware routing, two Migrators
+ * started together, a node killed (SIGKILL) while idempotent writes run, its restart, and DC-aware load balancing
+ * over two data centres.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Cluster as Clusters, ConnectionPools, LoadBalancingPolicy, Session, TokenMap } from "@effect-cql/driver"
+import { Cluster as Clusters, ConnectionPools, LoadBalancingPolicy, Migrator, Session, TokenMap } from "@effect-cql/driver"
 import { Codec, DataType } from "@effect-cql/protocol"
 import { Context, Effect, Either, Exit, Fiber, Layer, Option, Queue, Scope, Stream } from "effect"
 import { type Cluster, startCluster } from "../../../../scripts/harness.js"
@@ -70,6 +71,70 @@ describe("three nodes", () => {
         yield* close
       }),
     120_000
+  )
+
+  it.live(
+    "two migrators started together (each its own Cluster): both succeed, each migration applied once, the schema agreed on all 3 nodes, one row per migration",
+    () =>
+      Effect.gen(function* () {
+        const ks = "it_migrate_cluster"
+        const setup = yield* build({ contactPoints: [cluster.addresses[0]!], localDataCenter: "dc1" })
+        yield* setup.session.execute(`DROP KEYSPACE IF EXISTS ${ks}`)
+        yield* setup.close
+        // No IF NOT EXISTS: a migration applied twice fails with AlreadyExists (or InvalidRequest for the ALTER).
+        const migrations: ReadonlyArray<Migrator.Migration> = [
+          { id: 1, name: "users", statements: [`CREATE TABLE ${ks}.users (id int PRIMARY KEY, name text)`] },
+          { id: 2, name: "orders", statements: [`CREATE TABLE ${ks}.orders (id int PRIMARY KEY, user int)`, `ALTER TABLE ${ks}.users ADD email text`] },
+          { id: 3, name: "seed", statements: [`INSERT INTO ${ks}.users (id, name, email) VALUES (1, 'Ada', 'ada@example.org')`] }
+        ]
+        const options = { keyspace: ks, replication: "{'class': 'SimpleStrategy', 'replication_factor': 3}" }
+        // Two migrators as two processes would run them: each with a Cluster and Session of its own, through different nodes.
+        // (Not built in acquireUseRelease: fibers forked in its uninterruptible acquire could not be interrupted at close.)
+        const migrator = (contactPoint: string) =>
+          Effect.flatMap(build({ contactPoints: [contactPoint], localDataCenter: "dc1" }), ({ cluster: live, session, close }) =>
+            Migrator.run(migrations, options).pipe(
+              Effect.provideService(Session.Session, session),
+              Effect.provideService(Clusters.Cluster, live),
+              Effect.ensuring(close)
+            )
+          )
+        const [a, b] = yield* Effect.all([migrator(cluster.addresses[0]!), migrator(cluster.addresses[2]!)], { concurrency: "unbounded" })
+        expect([a.length, b.length].sort()).toEqual([0, 3])
+        const applied = [...a, ...b]
+        expect(applied.map((m) => m.name)).toEqual(["users", "orders", "seed"])
+
+        // Every node, asked directly: one schema version, the migrated tables and columns, the recorded migrations.
+        const versions = new Set<string>()
+        for (const address of cluster.addresses) {
+          const pinned = yield* build({
+            contactPoints: [address],
+            loadBalancing: LoadBalancingPolicy.allowList(LoadBalancingPolicy.roundRobin(), [`${address}:9042`])
+          })
+          const local = yield* pinned.session.execute("SELECT schema_version FROM system.local")
+          versions.add(String(local.rows[0]?.["schema_version"]))
+          const tables = yield* pinned.session.execute("SELECT table_name FROM system_schema.tables WHERE keyspace_name = ?", [ks])
+          expect({ address, tables: tables.rows.map((r) => r["table_name"]).sort() }).toEqual({
+            address,
+            tables: ["orders", "schema_migrations", "schema_migrations_lock", "users"]
+          })
+          const email = yield* pinned.session.execute("SELECT column_name FROM system_schema.columns WHERE keyspace_name = ? AND table_name = ? AND column_name = ?", [ks, "users", "email"])
+          expect({ address, email: email.rows.length }).toEqual({ address, email: 1 })
+          const rows = yield* pinned.session.execute(`SELECT id, name, checksum, applied_at FROM ${ks}.schema_migrations`, undefined, { consistency: "ALL" })
+          expect(
+            [...rows.rows].sort((x, y) => (x["id"] as number) - (y["id"] as number)).map((r) => ({ id: r["id"], name: r["name"], checksum: r["checksum"], at: r["applied_at"] }))
+          ).toEqual(applied.map((m) => ({ id: m.id, name: m.name, checksum: Migrator.checksum(migrations[m.id - 1]!), at: m.appliedAt })))
+          const lock = yield* pinned.session.execute(`SELECT owner FROM ${ks}.schema_migrations_lock`, undefined, { consistency: "ALL" })
+          expect(lock.rows).toEqual([])
+          yield* pinned.close
+        }
+        expect(versions.size).toBe(1)
+        // The seed ran once: its row, read at ALL.
+        const check = yield* build({ contactPoints: [cluster.addresses[1]!], localDataCenter: "dc1" })
+        const users = yield* check.session.execute(`SELECT id, name, email FROM ${ks}.users`, undefined, { consistency: "ALL" })
+        expect(users.rows).toEqual([{ id: 1, name: "Ada", email: "ada@example.org" }])
+        yield* check.close
+      }),
+    180_000
   )
 
   it.live(

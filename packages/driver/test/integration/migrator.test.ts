@@ -1,8 +1,8 @@
 /**
  * The Migrator on the real node: two migrators started together apply each migration once (their DDL would fail
  * if run twice), a changed applied migration is refused, an interrupted run releases its lock and records only
- * what it finished, and a dead migrator's lock expires. (The single node of the integration project: the issue's
- * 3-node run needs a cluster of its own, which this machine's other users had in use.)
+ * what it finished, and a dead migrator's lock expires, on the integration project's single node. Two migrators
+ * on the 3-node cluster: cluster.test.ts.
  */
 import { describe, expect, layer } from "@effect/vitest"
 import { Cluster, cql, Migrator, Session } from "@effect-cql/driver"
