@@ -217,6 +217,8 @@ const checkDataCenter = (config: ClusterConfig, metadata: MetadataStore.Metadata
     return found.has(dc) ? Effect.void : Effect.fail(new CqlError.UnknownDataCenter({ dataCenter: dc, found: [...found].sort() }))
   })
 
+// Built interruptibly: inside an uninterruptible region (a layer built in an `acquire`) its background fibers
+// would inherit that region, and closing the scope would wait on them forever.
 const make = (config: ClusterConfig): Effect.Effect<
   ClusterService,
   CqlError.UnknownDataCenter | CqlError.UnknownKeyspace,
@@ -387,7 +389,7 @@ const make = (config: ClusterConfig): Effect.Effect<
     }
     ClusterCore.register(cluster, core)
     return cluster
-  })
+  }).pipe(Effect.interruptible)
 
 /**
  * The Cluster for the layer's scope. It fails when no contact point answers (`NoHostAvailable`, with each one's

@@ -25,7 +25,8 @@ export const make = (size: number) =>
       submit: (name, task) =>
         FiberSet.run(
           fibers,
-          permits.withPermits(1)(task).pipe(
+          // Interruptible whatever the caller's region (a finalizer, an acquire), so that closing the set ends it.
+          Effect.interruptible(permits.withPermits(1)(task)).pipe(
             Effect.catchAllCause((cause) => Effect.logWarning(`effect-cql task "${name}" failed`, cause)),
             Effect.withSpan(`cql.task ${name}`, { captureStackTrace: false })
           )

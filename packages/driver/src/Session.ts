@@ -168,6 +168,8 @@ export const Session = Context.GenericTag<Session>("@effect-cql/driver/Session")
 /**
  * A scoped Session over the Cluster in context. Fails with `UnknownKeyspace` when its keyspace does not exist.
  * The Cluster must be a live one (`Cluster.layer`).
+ * Built interruptibly: inside an uninterruptible region (a layer built in an `acquire`) its background fibers
+ * would inherit that region, and closing the scope would wait on them forever.
  */
 export const make = (options: SessionOptions = {}): Effect.Effect<Session, CqlError.UnknownKeyspace, Cluster.Cluster | Scope.Scope> =>
   Effect.gen(function* () {
@@ -356,7 +358,7 @@ export const make = (options: SessionOptions = {}): Effect.Effect<Session, CqlEr
       hosts
     }
     return session
-  })
+  }).pipe(Effect.interruptible)
 
 /** A Session over the Cluster in context, for the layer's scope. */
 export const layerFromCluster = (options?: SessionOptions): Layer.Layer<Session, CqlError.UnknownKeyspace, Cluster.Cluster> =>

@@ -127,6 +127,7 @@ describe("handshake", () => {
     // The host and the mechanism are named; the password is not.
     expect(wrong).toEqual({
       _tag: "Auth",
+      mechanism: "PLAIN",
       message: `127.0.0.1:${s.port}: PLAIN authentication with org.apache.cassandra.auth.PasswordAuthenticator failed: Provided username and/or password are incorrect`
     })
     const missing = await failed(open4(s))

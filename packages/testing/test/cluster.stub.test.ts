@@ -122,6 +122,20 @@ describe("one Cluster, many Sessions", () => {
       const after = yield* Effect.flip(open.execute("SELECT release_version FROM system.local"))
       expect(after._tag).toBe("SessionClosed")
     }))
+
+  it.scopedLive("a Session layer built in an acquire (an uninterruptible region) still closes: its background fibers stay interruptible", () =>
+    Effect.gen(function* () {
+      const server = yield* stub("127.0.2.8")
+      const closed = yield* Effect.acquireUseRelease(
+        Effect.flatMap(Scope.make(), (scope) =>
+          Layer.buildWithScope(Session.layer({ contactPoints: [server.contactPoints[0]!] }), scope).pipe(Effect.as(scope))
+        ),
+        (scope) => Effect.succeed(scope),
+        (scope) => Scope.close(scope, Exit.void)
+      ).pipe(Effect.timeout("5 seconds"), Effect.exit)
+      // Before, the close waited forever on the control connection's and the pools' fibers.
+      expect(Exit.isSuccess(closed)).toBe(true)
+    }))
 })
 
 describe("Session.make's requirements", () => {

@@ -137,6 +137,8 @@ const describe = (f: QueryFailure | ConnectionFailure): string => {
   return describeFailure(f._tag === "Connection" ? f.failure : f)
 }
 
+// Built interruptibly: inside an uninterruptible region (a layer built in an `acquire`) its background fibers
+// would inherit that region, and closing the scope would wait on them forever.
 export const make = (config: Config): Effect.Effect<
   ControlConnection,
   CqlError.NoHostAvailable,
@@ -458,7 +460,7 @@ export const make = (config: Config): Effect.Effect<
       awaitSchemaAgreement
     }
     return service
-  })
+  }).pipe(Effect.interruptible)
 
 /** The control connection over a MetadataService and HostEvents provided from outside. */
 export const layer = (

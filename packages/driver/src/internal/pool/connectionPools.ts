@@ -83,6 +83,8 @@ const poolSize = (n: number | undefined, distance: PoolDistance): number => {
   return size
 }
 
+// Built interruptibly: inside an uninterruptible region (a layer built in an `acquire`) its background fibers
+// would inherit that region, and closing the scope would wait on them forever.
 export const make = (options: Options = {}): Effect.Effect<ConnectionPools, never, Scope.Scope> =>
   Effect.gen(function* () {
     const connection = options.connection ?? {}
@@ -180,7 +182,7 @@ export const make = (options: Options = {}): Effect.Effect<ConnectionPools, neve
       connectionEventHub: connectionEvents
     }
     return service
-  })
+  }).pipe(Effect.interruptible)
 
 /** The service for the lifetime of the layer (uses the MetricsService when one is provided). */
 export const layer = (options?: Options): Layer.Layer<ConnectionPools> => Layer.scoped(ConnectionPools, make(options))
