@@ -6,6 +6,7 @@ export default defineWorkspace([
   "packages/protocol/vitest.config.ts",
   "packages/driver/vitest.config.ts",
   "packages/testing/vitest.config.ts",
+  "packages/cli/vitest.config.ts",
   {
     resolve: { alias },
     test: {
