@@ -33,10 +33,10 @@ export const describe = (
   args: string,
   current: string | undefined
 ): Either.Either<string, DescribeError> => {
-  const m = /^(\w+)(?:\s+(\w+))?\s*(.*)$/s.exec(args.trim())
+  const m = /^(\w+)\s*(.*)$/s.exec(args.trim())
   if (m === null) return Either.left(new DescribeError({ message: "DESCRIBE what? CLUSTER, KEYSPACES, KEYSPACE ks, TABLES, TABLE t, TYPES, TYPE t, SCHEMA" }))
   const word = m[1]!.toLowerCase()
-  const rest = `${m[2] ?? ""} ${m[3] ?? ""}`.trim()
+  const rest = m[2]!.trim()
   const keyspaceNamed = (name: string | undefined): Either.Either<Metadata.KeyspaceMetadata, DescribeError> => {
     const ks = name === undefined || name === "" ? current : unquote(name)
     const k = ks === undefined ? undefined : Metadata.keyspace(md, ks)
@@ -65,6 +65,7 @@ export const describe = (
     }
     case "schema":
     case "full": {
+      if (word === "full" && !/^schema$/i.test(rest)) return describeName(md, args.trim(), current)
       const all = word === "full"
       return Either.right(
         [...md.keyspaces.values()]
@@ -89,18 +90,21 @@ export const describe = (
           ? Either.left(new DescribeError({ message: `type ${keyspace}.${name} not found` }))
           : Either.right(`${SchemaExport.userTypeDdl(t)}\n`)
       })
-    default: {
-      // A bare name: a keyspace, else a table or a type of that name.
-      const text = args.trim()
-      if (!text.includes(".") && Metadata.keyspace(md, unquote(text)) !== undefined) return keyspaceNamed(text).pipe(Either.map((k) => `${SchemaExport.exportKeyspace(k)}\n`))
-      return Either.flatMap(qualified(text, current), ({ keyspace, name }) => {
-        const ks = Metadata.keyspace(md, keyspace)
-        const t = ks?.tables.get(name)
-        if (ks !== undefined && t !== undefined) return Either.right(`${SchemaExport.exportTable(ks, t)}\n`)
-        const ut = ks?.userTypes.get(name)
-        if (ut !== undefined) return Either.right(`${SchemaExport.userTypeDdl(ut)}\n`)
-        return Either.left(new DescribeError({ message: `'${text}' not found in keyspace ${keyspace}` }))
-      })
-    }
+    default:
+      return describeName(md, args.trim(), current)
   }
+}
+
+/** A bare name: a keyspace, else a table or a type of that name. */
+const describeName = (md: Metadata.Metadata, text: string, current: string | undefined): Either.Either<string, DescribeError> => {
+  const k = text.includes(".") ? undefined : Metadata.keyspace(md, unquote(text))
+  if (k !== undefined) return Either.right(`${SchemaExport.exportKeyspace(k)}\n`)
+  return Either.flatMap(qualified(text, current), ({ keyspace, name }) => {
+    const ks = Metadata.keyspace(md, keyspace)
+    const t = ks?.tables.get(name)
+    if (ks !== undefined && t !== undefined) return Either.right(`${SchemaExport.exportTable(ks, t)}\n`)
+    const ut = ks?.userTypes.get(name)
+    if (ut !== undefined) return Either.right(`${SchemaExport.userTypeDdl(ut)}\n`)
+    return Either.left(new DescribeError({ message: `'${text}' not found in keyspace ${keyspace}` }))
+  })
 }

@@ -1,0 +1,160 @@
+/**
+ * The shell as a user runs it, against the real node: `-e`, `-f`, an interactive session through a pipe and one
+ * on a pseudo-terminal (password prompt without echo, Ctrl-C), output formats and the cqlsh commands.
+ */
+import { BulkExecution, Session } from "@effect-cql/driver"
+import { Effect } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { beforeAll, describe, expect, it } from "vitest"
+import { pipedShell, runShell, ttyShell } from "./shellProcess.js"
+
+const ks = "cli_shell"
+const manyRows = 10_000
+
+const insertThing = `INSERT INTO ${ks}.things (id, name, at, tags, p, b, d, v) VALUES (1, 'Ada', '2026-11-26 05:00:00.123+0000', {'x', 'it''s'}, {x: 1, y: -2}, 0xcafe, 1h30m, [0.5, -1.25])`
+
+beforeAll(async () => {
+  await Effect.runPromise(
+    Effect.gen(function* () {
+      const s = yield* Session.Session
+      yield* s.execute(`DROP KEYSPACE IF EXISTS ${ks}`)
+      yield* s.execute(`CREATE KEYSPACE ${ks} WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}`)
+      yield* s.execute(`CREATE TYPE ${ks}.point (x int, y int)`)
+      yield* s.execute(
+        `CREATE TABLE ${ks}.things (id int PRIMARY KEY, name text, at timestamp, tags set<text>, p frozen<point>, b blob, d duration, v vector<float, 2>)`
+      )
+      yield* s.execute(`CREATE TABLE ${ks}.many (id int PRIMARY KEY, v text)`)
+      yield* s.execute(insertThing)
+      const summary = yield* BulkExecution.run(
+        Array.from({ length: manyRows }, (_, i) => ({ query: `INSERT INTO ${ks}.many (id, v) VALUES (?, ?)`, params: [i, `v${i}`] })),
+        { concurrency: 128 }
+      )
+      expect(summary.failures).toEqual([])
+    }).pipe(Effect.provide(Session.layer({ contactPoints: ["127.0.0.1"] })))
+  )
+}, 120_000)
+
+
+describe("effect-cql shell -e", () => {
+  it("prints an aligned table with values as cqlsh prints them", async () => {
+    const r = await runShell(["-e", `${insertThing}; SELECT * FROM ${ks}.things WHERE id = 1`])
+    expect(r.stderr).toBe("")
+    expect(r.code).toBe(0)
+    expect(r.stdout).toBe(
+      [
+        " id | at                              | b      | d     | name | p             | tags           | v",
+        "----+---------------------------------+--------+-------+------+---------------+----------------+--------------",
+        "  1 | 2026-11-26 05:00:00.123000+0000 | 0xcafe | 1h30m |  Ada | {x: 1, y: -2} | {'it''s', 'x'} | [0.5, -1.25]",
+        "",
+        "(1 rows)",
+        ""
+      ].join("\n")
+    )
+  })
+
+  it("prints a syntax error with its position and goes on with the next statement; exit status 2", async () => {
+    const r = await runShell(["-e", `SELEC 1; SELECT id FROM ${ks}.things WHERE id = 1`])
+    expect(r.stderr).toMatch(/^SyntaxError: line 1:0 .*SELEC/)
+    expect(r.stdout).toContain("(1 rows)")
+    expect(r.code).toBe(2)
+  })
+
+  it("--output json prints JSON Lines, --output csv a header and records", async () => {
+    const json = await runShell(["--output", "json", "-e", `SELECT id, name, tags, p, b, v FROM ${ks}.things WHERE id = 1`])
+    expect(json.code).toBe(0)
+    expect(JSON.parse(json.stdout)).toEqual({ id: 1, name: "Ada", tags: ["it's", "x"], p: { x: 1, y: -2 }, b: "0xcafe", v: [0.5, -1.25] })
+    const csv = await runShell(["--output", "csv", "-e", `SELECT id, name, tags FROM ${ks}.things WHERE id = 1`])
+    expect(csv.stdout).toBe(`id,name,tags\n1,Ada,"{'it''s', 'x'}"\n`)
+  })
+
+  it("takes its settings from the environment, and says why it cannot connect", async () => {
+    const env = await runShell(["-e", "SHOW HOST"], { env: { EFFECT_CQL_HOSTS: "127.0.0.1", EFFECT_CQL_KEYSPACE: ks } })
+    expect(env.stdout).toMatch(/^Connected to .* at 127\.0\.0\.1:9042\.\n$/)
+    const down = await runShell(["-e", "SHOW HOST"], { env: { EFFECT_CQL_PORT: "1" } })
+    expect(down.code).toBe(1)
+    expect(down.stderr).toMatch(/^effect-cql: could not connect: .*127\.0\.0\.1:1/)
+  })
+
+  it("asks for a password without echo when -u comes without -p (on a terminal)", async () => {
+    const s = await ttyShell(["-u", "cassandra", "-e", "SHOW VERSION"])
+    await s.waitFor(/Password/)
+    s.send("not-echoed-secret\r")
+    await s.waitFor(/\[effect-cql .* \| Cassandra 5\.0\.\d+ \| Native protocol v5\]/)
+    expect(await s.closed).toBe(0)
+    expect(s.output()).not.toContain("not-echoed-secret")
+  })
+
+  it("without a terminal and without -p, says where a password can come from", async () => {
+    const r = await runShell(["-u", "cassandra", "-e", "SHOW HOST"])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain("give -p or EFFECT_CQL_PASSWORD")
+  })
+})
+
+describe("effect-cql shell -f", () => {
+  it("runs a file's statements, naming the file and line of a failure", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cli-"))
+    const file = path.join(dir, "script.cql")
+    fs.writeFileSync(file, `-- a comment\nUSE ${ks};\nSELECT id,\n  name FROM things\n  WHERE id = 1;\nSELECT nope FROM things;\nEXPAND ON\nSELECT id FROM things WHERE id = 1;\n`)
+    const r = await runShell(["-f", file])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/^script\.cql:6:Invalid: .*nope/)
+    expect(r.stdout).toContain(" id | name\n----+------\n  1 |  Ada\n")
+    expect(r.stdout).toContain("@ Row 1\n----+---\n id | 1\n")
+  })
+})
+
+describe("the interactive shell through a pipe", () => {
+  it("multi-line statements, USE, CONSISTENCY, PAGING, DESCRIBE, SHOW, EXIT", async () => {
+    const s = await pipedShell()
+    await s.waitFor(/effect-cql> $/)
+    s.send(`USE ${ks};\n`)
+    await s.waitFor(new RegExp(`effect-cql:${ks}> $`))
+    let at = s.output().length
+    s.send("SELECT id, name\n")
+    await s.waitFor(/ {3}\.\.\. $/, at)
+    s.send("FROM things WHERE id = 1;\n")
+    await s.waitFor(/\(1 rows\)/, at)
+    at = s.output().length
+    s.send("CONSISTENCY\nCONSISTENCY quorum\nSERIAL CONSISTENCY LOCAL_SERIAL\nCONSISTENCY nonsense\n")
+    await s.waitFor(/Improper CONSISTENCY command/, at)
+    expect(s.output().slice(at)).toContain("Current consistency level is ONE.")
+    expect(s.output().slice(at)).toContain("Consistency level set to QUORUM.")
+    expect(s.output().slice(at)).toContain("Serial consistency level set to LOCAL_SERIAL.")
+    at = s.output().length
+    s.send("PAGING 4\nSELECT id FROM many WHERE id IN (1, 2, 3, 4, 5, 6);\n")
+    await s.waitFor(/\(6 rows\)/, at)
+    // Two pages of 4 and 2 rows, each with its header.
+    expect(s.output().slice(at).match(/^-+$/gm)).toHaveLength(2)
+    at = s.output().length
+    s.send("DESCRIBE TABLE things\n")
+    await s.waitFor(/CREATE TABLE cli_shell\.things \([\s\S]*\) WITH [\s\S]*;\n/, at)
+    s.send("DESCRIBE TYPE point;\nDESCRIBE KEYSPACES\nSHOW VERSION\n")
+    await s.waitFor(/Native protocol v5\]/, at)
+    expect(s.output().slice(at)).toContain("CREATE TYPE cli_shell.point (\n    x int,\n    y int\n);")
+    expect(s.output().slice(at)).toMatch(/cli_shell {2}.*system_schema/)
+    s.send("SELEC oops;\nSELECT count(*) FROM things;\nEXIT\n")
+    expect(await s.closed).toBe(0)
+    expect(s.errors()).toMatch(/SyntaxError: line 1:0 .*SELEC/)
+    expect(s.output()).toMatch(/ count\n-------\n {5}1\n/)
+  })
+
+  it("Ctrl-C interrupts the running statement and the shell goes on", async () => {
+    const s = await pipedShell(["-k", ks])
+    await s.waitFor(/> $/)
+    // One row per page: ten thousand round trips, long enough to interrupt.
+    s.send("PAGING 1\nSELECT id FROM many;\n")
+    await s.waitFor(/\n {2,}\d+\n[\s\S]*\n {2,}\d+\n[\s\S]*\n {2,}\d+\n/)
+    s.child.kill("SIGINT")
+    await s.waitFor(/Interrupted\./)
+    const at = s.output().length
+    s.send("PAGING OFF\nSELECT count(*) FROM many;\n")
+    await s.waitFor(/\(1 rows\)/, at)
+    expect(s.output().slice(at)).toContain(`${manyRows}`)
+    expect(s.output()).not.toContain(`(${manyRows} rows)`)
+    s.child.stdin.end()
+    expect(await s.closed).toBe(0)
+  })
+})
