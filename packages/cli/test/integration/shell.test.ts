@@ -158,3 +158,36 @@ describe("the interactive shell through a pipe", () => {
     expect(await s.closed).toBe(0)
   })
 })
+
+describe("the interactive shell on a terminal", () => {
+  it("completes names with Tab, pages with a more prompt, and Ctrl-C interrupts without leaving", async () => {
+    const s = await ttyShell()
+    await s.waitFor(/effect-cql> /)
+    // Tab completes the keyspace name from the Metadata (typed apart: readline completes nothing in a paste).
+    s.send("USE cli_sh")
+    await s.waitFor(/USE cli_sh$/)
+    s.send("\t")
+    await s.waitFor(/USE cli_shell$/)
+    s.send(";\r")
+    await s.waitFor(/effect-cql:cli_shell> /)
+    let at = s.output().length
+    s.send("PAGING 2\rSELECT id FROM many WHERE id IN (1, 2, 3, 4, 5);\r")
+    await s.waitFor(/---MORE---/, at)
+    s.send("\r")
+    await s.waitFor(/---MORE---[\s\S]*---MORE---/, at)
+    s.send("q\r")
+    await s.waitFor(/\(4 rows\)/, at)
+    at = s.output().length
+    s.send("PAGING 1\rSELECT id FROM many;\r")
+    await s.waitFor(/---MORE---/, at)
+    // Ctrl-C at the more prompt interrupts the statement; the shell takes the next one.
+    s.send("\x03")
+    await s.waitFor(/Interrupted\./, at)
+    at = s.output().length
+    s.send("SHOW HOST\r")
+    await s.waitFor(/Connected to .* at 127\.0\.0\.1:9042\./, at)
+    s.send("EXIT\r")
+    expect(await s.closed).toBe(0)
+  })
+})
+

@@ -84,8 +84,11 @@ const drive = (child: ChildProcessWithoutNullStreams): Session => {
 export const pipedShell = async (args: ReadonlyArray<string> = []): Promise<Session> =>
   drive(spawn(process.execPath, [await shellBundle(), "shell", ...args], { env: process.env }))
 
-/** The shell on a pseudo-terminal: `script` gives it a tty and relays our pipe to it (stdout and stderr merged). */
+/**
+ * The shell on a pseudo-terminal: `script` gives it a tty and relays our pipe to it (stdout and stderr merged).
+ * TERM=xterm: under "dumb" Node's readline neither completes nor sets raw mode.
+ */
 export const ttyShell = async (args: ReadonlyArray<string> = []): Promise<Session> => {
   const command = [process.execPath, await shellBundle(), "shell", ...args].map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(" ")
-  return drive(spawn("script", ["-qfec", command, "/dev/null"], { env: { ...process.env, TERM: "dumb" } }))
+  return drive(spawn("script", ["-qfec", command, "/dev/null"], { env: { ...process.env, TERM: "xterm" } }))
 }
