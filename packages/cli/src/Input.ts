@@ -73,7 +73,7 @@ export const split = (input: string, final = false): { readonly pieces: Readonly
   }
   let start = skipBlank(input, 0)
   while (start < input.length) {
-    const end = isShellCommand(input.slice(start)) ? lineEnd(input, start) : cqlEnd(input, start)
+    const end = cqlEnd(input, start, isShellCommand(input.slice(start)))
     if (end === undefined) {
       if (!final) return { pieces, rest: input.slice(start) }
       pieces.push({ text: input.slice(start).trim().replace(/;$/, "").trim(), line: lineAt(start) })
@@ -85,18 +85,17 @@ export const split = (input: string, final = false): { readonly pieces: Readonly
   return { pieces, rest: "" }
 }
 
-const lineEnd = (s: string, from: number): { textEnd: number; next: number } | undefined => {
-  const eol = s.indexOf("\n", from)
-  return eol < 0 ? undefined : { textEnd: eol, next: eol + 1 }
-}
-
 const closers: Readonly<Record<string, string>> = { "$$": "$$", "/*": "*/", "--": "\n", "//": "\n" }
 
-/** The `;` that ends the CQL statement starting at `from`, outside strings and comments. */
-const cqlEnd = (s: string, from: number): { textEnd: number; next: number } | undefined => {
+/**
+ * The `;` that ends the statement starting at `from`, outside strings and comments; a shell command (`atLine`)
+ * ends at its line's end too.
+ */
+const cqlEnd = (s: string, from: number, atLine: boolean): { textEnd: number; next: number } | undefined => {
   let i = from
   while (i < s.length) {
     const c = s[i]!
+    if (atLine && c === "\n") return { textEnd: i, next: i + 1 }
     const two = s.slice(i, i + 2)
     if (c === "'" || c === '"') {
       const end = closing(s, i + 1, c)

@@ -40,7 +40,8 @@ const stdoutIO: Shell.ShellIO = {
       else process.stdout.once("drain", () => resume(Effect.void))
     }),
   error: (text) => Effect.sync(() => void process.stderr.write(text)),
-  more: undefined
+  more: undefined,
+  progress: Shell.terminalProgress()
 }
 
 const shell = Command.make("shell", { ...Connection.options, execute, file, output }, (o) =>

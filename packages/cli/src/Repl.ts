@@ -15,7 +15,7 @@ import * as path from "node:path"
 import * as readline from "node:readline"
 import { complete } from "./Completion.js"
 import { split } from "./Input.js"
-import type { Shell, ShellIO } from "./Shell.js"
+import { type Shell, type ShellIO, terminalProgress } from "./Shell.js"
 
 const historyFile = path.join(os.homedir(), ".effect_cql_history")
 const historySize = 1000
@@ -84,7 +84,8 @@ export const make = (options: {
             const answer = yield* Queue.take(inputs)
             return answer._tag === "Line" && !/^\s*q/i.test(answer.text)
           })
-        : undefined
+        : undefined,
+      progress: terminalProgress()
     }
 
     const loop = (shell: Shell) =>

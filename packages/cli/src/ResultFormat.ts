@@ -7,7 +7,7 @@
 import type { DataType, Rows } from "@effect-cql/protocol"
 import { BigDecimal } from "effect"
 import { formatRecord } from "./Csv.js"
-import { formatValue } from "./ValueFormat.js"
+import { formatDecimal, formatValue } from "./ValueFormat.js"
 
 export type OutputFormat = "table" | "json" | "csv"
 
@@ -114,7 +114,7 @@ export const toJson = (v: unknown, type: DataType.DataType): string => {
     case "varint":
       return String(v)
     case "decimal":
-      return BigDecimal.isBigDecimal(v) ? BigDecimal.format(v) : String(v)
+      return BigDecimal.isBigDecimal(v) ? formatDecimal(v) : String(v)
     case "float":
     case "double":
       return Number.isFinite(v as number) ? formatValue(v, type, "exact") : JSON.stringify(formatValue(v, type))

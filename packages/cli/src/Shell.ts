@@ -12,6 +12,7 @@ import { Consistency, type Rows } from "@effect-cql/protocol"
 import { Effect, Either, Option } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import * as Copy from "./Copy.js"
 import { describe } from "./Describe.js"
 import { split } from "./Input.js"
 import * as ResultFormat from "./ResultFormat.js"
@@ -22,7 +23,13 @@ export interface ShellIO {
   readonly error: (text: string) => Effect.Effect<void>
   /** The more prompt between pages: false to stop. Undefined when nobody is there to answer (pages just follow). */
   readonly more: Effect.Effect<boolean> | undefined
+  /** Where COPY reports its progress as it goes (a line rewritten in place), or nowhere. */
+  readonly progress: ((line: string) => void) | undefined
 }
+
+/** Progress on stderr when it is a terminal: one line, rewritten in place. */
+export const terminalProgress = (): ((line: string) => void) | undefined =>
+  process.stderr.isTTY === true ? (line) => void process.stderr.write(`\r\x1b[K${line}`) : undefined
 
 export type Outcome = "ok" | "failed" | "exit"
 
@@ -196,6 +203,11 @@ export const make = (options: {
               onLeft: (e) => Effect.fail(e.message),
               onRight: (text) => io.write(text)
             })
+          case "copy":
+            return Copy.run(statement, cluster.metadata.current(), session.keyspace(), {
+              consistency: settings.consistency,
+              progress: io.progress
+            }).pipe(Effect.flatMap(io.write), Effect.provideService(Session.Session, session))
           case "source": {
             const file = /^'((?:[^']|'')*)'$/.exec(arg)?.[1]?.replaceAll("''", "'") ?? arg
             return Effect.try({ try: () => fs.readFileSync(file, "utf8"), catch: (e) => `cannot read ${file}: ${(e as Error).message}` }).pipe(

@@ -71,7 +71,7 @@ const formatScalar = (value: unknown, type: DataType.DataType, precision: Precis
     case "custom":
       return `0x${Buffer.from(value as Uint8Array).toString("hex")}`
     case "decimal":
-      return BigDecimal.isBigDecimal(value) ? BigDecimal.format(value) : String(value)
+      return BigDecimal.isBigDecimal(value) ? formatDecimal(value) : String(value)
     default:
       // Text, numbers, bigint, uuid, inet, date, time and duration print with their own toString.
       return String(value)
@@ -93,6 +93,18 @@ const formatFloat = (v: number, digits: number | "float" | "double"): string => 
     return String(v)
   }
   return String(Number(v.toPrecision(digits)))
+}
+
+/**
+ * A decimal with its scale kept (`123.00` stays two places; BigDecimal.format would drop them): the digits with a
+ * point, or `E+n` for a negative scale, as Java's BigDecimal keeps it.
+ */
+export const formatDecimal = (d: BigDecimal.BigDecimal): string => {
+  const sign = d.value < 0n ? "-" : ""
+  const digits = (d.value < 0n ? -d.value : d.value).toString()
+  if (d.scale <= 0) return `${sign}${digits}${d.scale < 0 ? `E+${-d.scale}` : ""}`
+  const padded = digits.padStart(d.scale + 1, "0")
+  return `${sign}${padded.slice(0, -d.scale)}.${padded.slice(-d.scale)}`
 }
 
 const pad = (n: number, width: number) => String(n).padStart(width, "0")

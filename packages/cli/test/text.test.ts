@@ -15,6 +15,10 @@ describe("statements are cut at ; outside strings and comments", () => {
     expect(rest).toBe("SELECT")
     expect(split("SELECT 1", true).pieces).toEqual([{ text: "SELECT 1", line: 1 }])
     expect(split("describe keyspaces;\n").pieces).toEqual([{ text: "describe keyspaces", line: 1 }])
+    expect(split("COPY t TO 'a;b' WITH HEADER = true; SELECT 1;").pieces.map((p) => p.text)).toEqual([
+      "COPY t TO 'a;b' WITH HEADER = true",
+      "SELECT 1"
+    ])
   })
 })
 
