@@ -34,6 +34,8 @@ import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as tls from "node:tls"
+import type * as AddressTranslator from "./AddressTranslator.js"
+import * as AuthProvider from "./AuthProvider.js"
 import type * as ConnectionPools from "./ConnectionPools.js"
 import type * as ControlConnection from "./ControlConnection.js"
 import * as CqlError from "./CqlError.js"
@@ -73,7 +75,13 @@ export interface ClusterConfig {
    * which has no per-request keyspace, Sessions in another keyspace open connections of their own.
    */
   readonly keyspace?: string
+  /** SASL PLAIN (PasswordAuthenticator): the same as `authProvider: AuthProvider.plain(credentials)`. */
   readonly credentials?: { readonly username: string; readonly password: Redacted.Redacted<string> }
+  /**
+   * Authentication by any mechanism (AuthProvider.ts): it answers the servers that ask for it. Takes precedence
+   * over `credentials`.
+   */
+  readonly authProvider?: AuthProvider.AuthProvider
   /** TLS options (certificate and hostname are verified unless `rejectUnauthorized: false`); absent = plain TCP. */
   readonly tls?: tls.ConnectionOptions
   /** Pin the protocol version; by default v5 is tried, then v4. */
@@ -119,6 +127,18 @@ export interface ClusterConfig {
    * `cql_prepared_evictions_total`); a dropped one is prepared again when next run. Default 10,000.
    */
   readonly maxPreparedStatements?: number
+  /**
+   * Who gives writes their timestamps: "client" (default; a monotonic generator shared by every Session) or
+   * "server" (none sent: each coordinator's clock). A TimestampGenerator provided to the layer goes before both.
+   */
+  readonly timestamps?: "client" | "server"
+  /**
+   * Maps the address every node advertises (system.local, system.peers_v2 / system.peers, topology and status
+   * events) to the one to connect to, for NAT, cloud or Kubernetes networks (AddressTranslator.ts). Default: as
+   * advertised. A host whose translation throws or gives an invalid address is skipped (a logged
+   * `AddressTranslationError`).
+   */
+  readonly addressTranslator?: AddressTranslator.AddressTranslator
 }
 
 /** The pools, as a Cluster shows them. */
@@ -127,6 +147,8 @@ export interface PoolsView {
   readonly snapshot: Effect.Effect<ReadonlyArray<ConnectionPools.PoolSnapshot>>
   /** Each pool's UP / DOWN transitions from the moment the stream runs. */
   readonly stateChanges: Stream.Stream<ConnectionPools.HostStateChange>
+  /** Each pooled connection's lifecycle (connected, closed with its cause, reconnect attempts, reconnected) from the moment the stream runs. */
+  readonly connectionEvents: Stream.Stream<ConnectionPools.ConnectionEvent>
 }
 
 export interface ClusterService {
@@ -140,7 +162,7 @@ export interface ClusterService {
   /** Prepared statements and UDT Schemas (`registerUdt`), shared by every Session. */
   readonly registry: Registry.RegistryService
   readonly metrics: Metrics.MetricsService
-  /** Monotonic write timestamps, one sequence for every Session. */
+  /** Write timestamps, one sequence for every Session (or none: the server's). */
   readonly timestamps: TimestampGenerator.TimestampGenerator
   /** The bounded fiber pool for management work. */
   readonly executor: Executor.Executor
@@ -164,7 +186,8 @@ const connectionOptions = (config: ClusterConfig): Omit<ConnectionOptions, "host
   }
   if (config.protocolVersion !== undefined) o.protocolVersion = config.protocolVersion
   if (config.compression !== undefined) o.compression = config.compression
-  if (config.credentials !== undefined) o.credentials = { username: config.credentials.username, password: Redacted.value(config.credentials.password) }
+  const authProvider = config.authProvider ?? (config.credentials === undefined ? undefined : AuthProvider.plain(config.credentials))
+  if (authProvider !== undefined) o.authProvider = authProvider
   if (config.tls !== undefined) o.tls = config.tls
   if (config.maxRequestsPerConnection !== undefined) o.maxInFlight = config.maxRequestsPerConnection
   if (config.maxFrameSize !== undefined) o.maxFrameBytes = config.maxFrameSize
@@ -338,7 +361,7 @@ const make = (config: ClusterConfig): Effect.Effect<
         ),
       keyspacePools: (keyspace) =>
         Effect.gen(function* () {
-          const set = yield* Pools.make(poolOptions(config, control.protocolVersion, keyspace)).pipe(
+          const set = yield* Pools.make({ ...poolOptions(config, control.protocolVersion, keyspace), connectionEventHub: pools.connectionEventHub }).pipe(
             Effect.provideService(Metrics.MetricsService, metrics)
           )
           yield* sync(set)
@@ -360,7 +383,7 @@ const make = (config: ClusterConfig): Effect.Effect<
       timestamps,
       executor,
       control,
-      pools: { snapshot: pools.snapshot, stateChanges: pools.stateChanges }
+      pools: { snapshot: pools.snapshot, stateChanges: pools.stateChanges, connectionEvents: pools.connectionEvents }
     }
     ClusterCore.register(cluster, core)
     return cluster
@@ -377,7 +400,8 @@ export const layer = (config: ClusterConfig): Layer.Layer<Cluster, CqlError.Conn
     contactPoints: config.contactPoints,
     ...(config.port === undefined ? {} : { port: config.port }),
     connection,
-    ...(config.refreshWindow === undefined ? {} : { refreshWindow: config.refreshWindow })
+    ...(config.refreshWindow === undefined ? {} : { refreshWindow: config.refreshWindow }),
+    ...(config.addressTranslator === undefined ? {} : { addressTranslator: config.addressTranslator })
   })
   const pools = Layer.scoped(
     Pools.ConnectionPools,
@@ -393,7 +417,7 @@ export const layer = (config: ClusterConfig): Layer.Layer<Cluster, CqlError.Conn
     Layer.provideMerge(
       Layer.mergeAll(
         RegistryStore.layer(config.maxPreparedStatements),
-        TimestampGenerator.layerMonotonic,
+        TimestampGenerator.layerProvidedOr(config.timestamps),
         Executor.layer(config.executorSize ?? Defaults.EXECUTOR_SIZE)
       ).pipe(Layer.provideMerge(Metrics.layer))
     )

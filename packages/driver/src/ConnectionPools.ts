@@ -1,6 +1,6 @@
 /**
- * The connection pools, as the Cluster shows them (`cluster.pools`): a snapshot of each host's pool and its UP /
- * DOWN transitions; and the reconnection schedule to configure. The pools themselves (a pool per host, sized by
+ * The connection pools, as the Cluster shows them (`cluster.pools`): a snapshot of each host's pool, its UP /
+ * DOWN transitions and its connections' lifecycle events; and the reconnection schedule to configure. The pools themselves (a pool per host, sized by
  * distance, kept full in the background, the least busy connection picked on the request path) are the Cluster's
  * (internal/pool/connectionPools.ts).
  */
@@ -17,6 +17,28 @@ export interface HostStateChange {
   /** Why it went down: the failure that closed its last connection or failed the last attempt. */
   readonly cause: ConnectionFailure | undefined
 }
+
+/**
+ * What happened to a connection of a host's pool (`cluster.pools.connectionEvents`), in the order it happened:
+ * - `Connected`: a connection opened (handshake done) and joined the pool; `open` counts the pool's connections now.
+ * - `Closed`: a connection closed. `lost` when the pool did not close it (the server went away, a heartbeat or a
+ *   stall probe went unanswered, a protocol violation: `cause` says which); not lost when the driver closed it (the
+ *   pool shrank, the host left, the Cluster closed).
+ * - `ReconnectAttempt`: a round of connection attempts after a loss, or after a round that failed; `attempt`
+ *   counts them from 1 since the pool last had a connection come back.
+ * - `Reconnected`: the first connection back after a loss or failed rounds, after `attempts` rounds.
+ */
+export type ConnectionEvent =
+  | { readonly _tag: "Connected"; readonly endpoint: string; readonly open: number }
+  | {
+      readonly _tag: "Closed"
+      readonly endpoint: string
+      readonly open: number
+      readonly lost: boolean
+      readonly cause: ConnectionFailure
+    }
+  | { readonly _tag: "ReconnectAttempt"; readonly endpoint: string; readonly attempt: number }
+  | { readonly _tag: "Reconnected"; readonly endpoint: string; readonly attempts: number }
 
 /**
  * Exponential backoff with jitter, capped: attempt n waits min(base * factor^n, max), scaled by a random factor

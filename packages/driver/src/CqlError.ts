@@ -32,7 +32,8 @@ interface ReplicaCounts {
 
 export class ServerError extends Data.TaggedError("ServerError")<FromHost> {}
 export class ProtocolViolation extends Data.TaggedError("ProtocolViolation")<FromHost> {}
-export class AuthenticationError extends Data.TaggedError("AuthenticationError")<FromHost> {}
+/** Refused credentials; `mechanism` names the AuthProvider's mechanism when the exchange was ours (e.g. "PLAIN"). */
+export class AuthenticationError extends Data.TaggedError("AuthenticationError")<FromHost & { readonly mechanism?: string }> {}
 export class Unavailable extends Data.TaggedError("Unavailable")<
   FromHost & { readonly consistency: Level; readonly required: number; readonly alive: number }
 > {}

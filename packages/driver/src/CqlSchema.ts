@@ -140,12 +140,16 @@ export const Counter: Schema.Schema<bigint> = BigInt64.annotations({ identifier:
 /** `varint`: an integer of any size, as a JS bigint. */
 export const Varint: Schema.Schema<bigint> = Schema.BigIntFromSelf.annotations({ identifier: "Varint" })
 
+// Object.is: a NaN read back equals the NaN written (the bytes are the same), and -0 stays apart from 0.
+const sameFloat = () => (a: number, b: number) => Object.is(a, b)
+
 /** `float`: a number (encoding rounds it to 32 bits, as the server stores it). */
 export const Float: Schema.Schema<number> = Schema.Number.annotations({
   identifier: "Float",
-  arbitrary: () => (fc) => fc.float()
+  arbitrary: () => (fc) => fc.float(),
+  equivalence: sameFloat
 })
-export const Double: Schema.Schema<number> = Schema.Number.annotations({ identifier: "Double" })
+export const Double: Schema.Schema<number> = Schema.Number.annotations({ identifier: "Double", equivalence: sameFloat })
 const Bool: Schema.Schema<boolean> = Schema.Boolean.annotations({ identifier: "Boolean" })
 export { Bool as Boolean }
 

@@ -20,7 +20,7 @@
  * The request path (internal/request/): a request is one `Effect.async` whose register does the rest in plain
  * TypeScript: options over the profile, the registry lookup, binding, routing key, query plan, then a request
  * handler that sends, retries and completes it (requestHandler.ts). Traced requests (a tracer provided) run that
- * `Effect.async` in a span (spans.ts).
+ * `Effect.async` in a span, with a child span per attempt (spans.ts); a paging stream is one span.
  */
 import type { Consistency, Rows } from "@effect-cql/protocol"
 import * as Cause from "effect/Cause"
@@ -48,9 +48,12 @@ import type { PoolLookup } from "./internal/request/prepareHandler.js"
 import type { RequestContext, SessionState } from "./internal/request/requestHandler.js"
 import { emptyResultSet, ResultShaping } from "./internal/request/resultShaping.js"
 import { SessionRequests } from "./internal/request/sessionRequests.js"
+import { type RequestTrace, streamSpan } from "./internal/request/spans.js"
 import { Throttle } from "./internal/request/throttle.js"
 import type * as LoadBalancingPolicy from "./LoadBalancingPolicy.js"
+import * as QueryTrace from "./QueryTrace.js"
 import type * as Registry from "./Registry.js"
+import type * as RequestTracker from "./RequestTracker.js"
 import type { ResultSet } from "./ResultSet.js"
 import * as RetryPolicy from "./RetryPolicy.js"
 import * as SpeculativeExecution from "./SpeculativeExecution.js"
@@ -92,6 +95,16 @@ export interface SessionOptions {
    * `"none"` sends every request at once (a burst past the connections' stream ids fails with BusyConnection).
    */
   readonly throttler?: Throttler.Options | "none"
+  /**
+   * Callbacks on each request and each failed attempt (RequestTracker.ts), e.g.
+   * `RequestTracker.slowQueryLogger({ threshold: "500 millis" })`. Default none.
+   */
+  readonly requestTracker?: RequestTracker.RequestTracker
+  /**
+   * Spans (made when a tracer is provided): `queryText: false` leaves `db.query.text` out, for statements whose
+   * text carries what must not leave the process. Default true.
+   */
+  readonly spans?: { readonly queryText?: boolean }
 }
 
 /** A Cluster and one Session over it, in one config (`Session.layer`). */
@@ -134,6 +147,14 @@ export interface Session {
     <A = Rows.Row>(statement: Statement.Statement<A>): Stream.Stream<A, RequestError>
     (query: string, params?: Statement.Params, options?: Statement.QueryOptions): Stream.Stream<Rows.Row, RequestError>
   }
+  /**
+   * The server's trace of a traced request (`{ tracing: true }`), from its result or its tracing id, read from
+   * `system_traces` once complete (QueryTrace.ts).
+   */
+  readonly queryTrace: (
+    traced: ResultSet<unknown> | string,
+    options?: QueryTrace.Options
+  ) => Effect.Effect<QueryTrace.QueryTrace, QueryTrace.QueryTraceError | RequestError>
   /** The Session's keyspace now (`USE` changes it). */
   readonly keyspace: () => string | undefined
   /** The protocol version the session's connections speak. */
@@ -211,6 +232,8 @@ export const make = (options: SessionOptions = {}): Effect.Effect<Session, CqlEr
     const ctx: RequestContext = {
       pools: yield* poolsFor(keyspace),
       metricsOf: core.metricsOf,
+      metrics: core.metrics,
+      tracker: options.requestTracker,
       messages,
       shaping: new ResultShaping({
         registry,
@@ -248,7 +271,8 @@ export const make = (options: SessionOptions = {}): Effect.Effect<Session, CqlEr
         }
         return emptyResultSet("")
       })
-    const requests = new SessionRequests({ ctx, metadata, executor: core.executor, profiles, use }, keyspace)
+    const spans = { queryText: options.spans?.queryText ?? true }
+    const requests = new SessionRequests({ ctx, metadata, executor: core.executor, profiles, use, spans }, keyspace)
 
     const currentFiber = (): Fiber.RuntimeFiber<unknown, unknown> | undefined => {
       const f = Fiber.getCurrentFiber()
@@ -260,6 +284,16 @@ export const make = (options: SessionOptions = {}): Effect.Effect<Session, CqlEr
 
     const runStatement = <A>(statement: Statement.Statement<A>, extra?: Statement.QueryOptions): Effect.Effect<ResultSet<A>, RequestError> =>
       Effect.async<ResultSet<A>, RequestError>((resume) => requests.statement(statement, extra, currentFiber(), resume))
+
+    /** One page of a paging stream, under the stream's span when it has one (an event per page on it). */
+    const runPage = <A>(statement: Statement.Statement<A>, pagingState: Uint8Array | undefined, trace: RequestTrace | undefined) => {
+      const extra = pagingState === undefined ? undefined : { pagingState }
+      if (trace === undefined) return runStatement(statement, extra)
+      return Effect.tap(
+        Effect.async<ResultSet<A>, RequestError>((resume) => requests.statement(statement, extra, currentFiber(), resume, trace)),
+        (rs) => trace.page(rs.rows.length, rs.pagingState !== undefined)
+      )
+    }
 
     const execute = (<A>(q: string | Statement.Statement<A>, params?: Statement.Params, o?: Statement.QueryOptions) =>
       runStatement(toStatement(q, params, o))) as Session["execute"]
@@ -278,9 +312,19 @@ export const make = (options: SessionOptions = {}): Effect.Effect<Session, CqlEr
 
     const stream = (<A>(q: string | Statement.Statement<A>, params?: Statement.Params, o?: Statement.QueryOptions) => {
       const statement = toStatement(q, params, o)
-      return Stream.paginateChunkEffect(statement.options?.pagingState, (pagingState) =>
-        runStatement(statement, pagingState === undefined ? undefined : { pagingState }).pipe(
-          Effect.map((rs) => [Chunk.unsafeFromArray(rs.rows as Array<A>), Option.fromNullable<Uint8Array | undefined>(rs.pagingState)] as const)
+      const own = statement.options
+      const span = {
+        operation: "execute",
+        queryText: statement.query,
+        namespace: own?.keyspace ?? requests.keyspace
+      } as const
+      return Stream.unwrapScoped(
+        Effect.map(streamSpan(requests.spanRequest(span, own), spans), (trace) =>
+          Stream.paginateChunkEffect(own?.pagingState, (pagingState) =>
+            runPage(statement, pagingState, trace).pipe(
+              Effect.map((rs) => [Chunk.unsafeFromArray(rs.rows as Array<A>), Option.fromNullable<Uint8Array | undefined>(rs.pagingState)] as const)
+            )
+          )
         )
       )
     }) as Session["stream"]
@@ -306,6 +350,7 @@ export const make = (options: SessionOptions = {}): Effect.Effect<Session, CqlEr
       prepare,
       batch,
       stream,
+      queryTrace: (traced, o) => QueryTrace.fetch(runStatement, traced, o),
       keyspace: () => requests.keyspace,
       protocolVersion: core.protocolVersion,
       hosts

@@ -1,14 +1,24 @@
 /**
- * Client-side write timestamps: microseconds since the epoch, strictly increasing across every Session of a
- * cluster, so that two writes from this process are never given the same timestamp (and so never tie) even when
- * several land in the same microsecond or the wall clock steps back.
+ * Write timestamps. By default the client gives each request one: microseconds since the epoch, strictly increasing
+ * across every Session of a cluster, so that two writes from this process are never given the same timestamp (and
+ * so never tie) even when several land in the same microsecond or the wall clock steps back. `server` gives none,
+ * and each coordinator uses its own clock (cheaper, but two writes of one client may then apply out of order).
+ *
+ * The Cluster uses the TimestampGenerator its layer is given, else the one its config's `timestamps` names:
+ *
+ *   Cluster.layer(config).pipe(Layer.provide(Layer.succeed(TimestampGenerator.TimestampGenerator, mine)))
  */
 import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 
 export interface TimestampGenerator {
-  /** The next timestamp, in microseconds. Plain and synchronous: it is called on the request path. */
-  readonly next: () => bigint
+  /**
+   * The next timestamp, in microseconds, or undefined to leave it to the server. Plain and synchronous: it is
+   * called on the request path. A statement's own `timestamp` goes before it.
+   */
+  readonly next: () => bigint | undefined
 }
 
 export const TimestampGenerator = Context.GenericTag<TimestampGenerator>("@effect-cql/driver/TimestampGenerator")
@@ -27,4 +37,14 @@ export const makeMonotonic = (now: () => number = Date.now): TimestampGenerator 
   }
 }
 
+/** No client timestamps: the coordinator assigns each write its own. */
+export const server: TimestampGenerator = { next: () => undefined }
+
 export const layerMonotonic: Layer.Layer<TimestampGenerator> = Layer.sync(TimestampGenerator, () => makeMonotonic())
+
+/** The generator provided to the layer being built, else the one `mode` names (the Cluster's choice). */
+export const layerProvidedOr = (mode: "client" | "server" | undefined): Layer.Layer<TimestampGenerator> =>
+  Layer.effect(
+    TimestampGenerator,
+    Effect.map(Effect.serviceOption(TimestampGenerator), Option.getOrElse(() => (mode === "server" ? server : makeMonotonic())))
+  )

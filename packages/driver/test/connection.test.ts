@@ -8,6 +8,10 @@ import { connect, Connection, open, request } from "../src/internal/connection/c
 import type { ConnectionFailure, ConnectionOptions } from "../src/internal/connection/connection.js"
 import { failed, FakeServer } from "./connectionFakeServer.js"
 import type { FakeServerOptions, ServerConnection } from "./connectionFakeServer.js"
+import * as AuthProvider from "../src/AuthProvider.js"
+import * as Redacted from "effect/Redacted"
+
+const plain = (username: string, password: string) => AuthProvider.plain({ username, password: Redacted.make(password) })
 
 const servers: Array<FakeServer> = []
 const conns: Array<Connection> = []
@@ -107,7 +111,7 @@ describe("handshake", () => {
 
   it("v5 with authentication: segments start right after AUTHENTICATE", async () => {
     const s = await server({ credentials: { username: "u", password: "p" }, compression: ["lz4"] })
-    const c = await open4(s, { protocolVersion: 5, compression: "lz4", credentials: { username: "u", password: "p" } })
+    const c = await open4(s, { protocolVersion: 5, compression: "lz4", authProvider: plain("u", "p") })
     expect(c.isOpen).toBe(true)
     expect(s.last.received.map((r) => r._tag)).toEqual(["Options", "Startup", "AuthResponse"])
     expect(s.last.framing).toBe("lz4")
@@ -115,12 +119,16 @@ describe("handshake", () => {
 
   it("SASL PLAIN: the right password opens, a wrong one is an Auth failure, none at all too", async () => {
     const s = await server({ credentials: { username: "cassandra", password: "secret" } })
-    const c = await open4(s, { credentials: { username: "cassandra", password: "secret" } })
+    const c = await open4(s, { authProvider: plain("cassandra", "secret") })
     expect(c.isOpen).toBe(true)
     const token = (s.last.received[2] as Request.AuthResponse).token
     expect(token).toEqual(Buffer.from("\0cassandra\0secret"))
-    const wrong = await failed(open4(s, { credentials: { username: "cassandra", password: "nope" } }))
-    expect(wrong).toEqual({ _tag: "Auth", message: "Provided username and/or password are incorrect" })
+    const wrong = await failed(open4(s, { authProvider: plain("cassandra", "nope") }))
+    // The host and the mechanism are named; the password is not.
+    expect(wrong).toEqual({
+      _tag: "Auth",
+      message: `127.0.0.1:${s.port}: PLAIN authentication with org.apache.cassandra.auth.PasswordAuthenticator failed: Provided username and/or password are incorrect`
+    })
     const missing = await failed(open4(s))
     expect(missing._tag).toBe("Auth")
     expect((missing as { message: string }).message).toContain("PasswordAuthenticator")

@@ -27,7 +27,7 @@ import {
 import { ResultShaping } from "../src/internal/request/resultShaping.js"
 import * as WaitingRequests from "../src/internal/request/waitingRequests.js"
 import type { Host } from "../src/Metadata.js"
-import type { HostMetrics } from "../src/Metrics.js"
+import { type HostMetrics, make as makeMetrics } from "../src/Metrics.js"
 import type { PreparedStatement } from "../src/Registry.js"
 import * as RetryPolicy from "../src/RetryPolicy.js"
 import * as SpeculativeExecution from "../src/SpeculativeExecution.js"
@@ -117,7 +117,10 @@ const context = (connections: Record<number, FakeConnection | "busy">) => {
     requestStarted: () => void recorded.started.push(conn.host),
     requestEnded: (_ms, kind) => void recorded.ended.push(`${conn.host} ${kind ?? "ok"}`),
     connectionOpened: () => {},
-    connectionClosed: () => {}
+    connectionClosed: () => {},
+    retried: () => {},
+    speculativeStarted: () => {},
+    operationEnded: () => {}
   })
   const registry = RegistryStore.make()
   const messages = new Messages({ consistency: "LOCAL_ONE", pageSize: 100, requestTimeoutMs: 1000, timestamps: TimestampGenerator.makeMonotonic(), protocolVersion: 5 })
@@ -130,6 +133,8 @@ const context = (connections: Record<number, FakeConnection | "busy">) => {
       }
     },
     metricsOf,
+    metrics: makeMetrics(),
+    tracker: undefined,
     messages,
     shaping: new ResultShaping({
       registry,

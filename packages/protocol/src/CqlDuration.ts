@@ -5,9 +5,10 @@
 import * as Equal from "effect/Equal"
 import * as Hash from "effect/Hash"
 import * as Option from "effect/Option"
+import { INT64_MAX, INT64_MIN } from "./internal/int64.js"
 
 const int32 = (n: number) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31
-const int64 = (n: bigint) => n >= -(2n ** 63n) && n < 2n ** 63n
+const int64 = (n: bigint) => n >= INT64_MIN && n <= INT64_MAX
 
 export class CqlDuration implements Equal.Equal {
   constructor(

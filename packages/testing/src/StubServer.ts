@@ -1,7 +1,8 @@
 /**
  * A scriptable CQL server for tests: real TCP listeners (node:net) emulating 1..N Cassandra nodes on
  * 127.0.1.x addresses (apart from a real Cassandra on 127.0.0.x), speaking protocol v4 and v5 (v5 segments with
- * CRC24/CRC32, LZ4 after READY/AUTHENTICATE), with PasswordAuthenticator-style SASL PLAIN when configured.
+ * CRC24/CRC32, LZ4 after READY/AUTHENTICATE), with PasswordAuthenticator-style SASL PLAIN or a custom SASL
+ * mechanism when configured.
  *
  * Each node answers from its system tables (system.local, system.peers_v2, system.peers with balanced Murmur3
  * tokens, and the system_schema tables of the keyspaces it emulates), `USE`, and from rules: match the query text
@@ -24,13 +25,13 @@ import type * as Scope from "effect/Scope"
 import type { ClusterSpec, KeyspaceSpec, NodeInfo, NodeSpec } from "./internal/cluster.js"
 import { balancedTokens, nthAddress, stableUuid, virtualTables } from "./internal/cluster.js"
 import { RuleBook } from "./internal/match.js"
-import type { Malformed } from "./internal/stubConnection.js"
+import type { Authenticator, Malformed } from "./internal/stubConnection.js"
 import type { LoggedRequest, Shared } from "./internal/stubNode.js"
 import { StubNode } from "./internal/stubNode.js"
 
 export type { KeyspaceSpec, NodeSpec, TableSpec, UdtSpec } from "./internal/cluster.js"
 export type { QueryMatcher } from "./internal/match.js"
-export type { Malformed } from "./internal/stubConnection.js"
+export type { AuthAnswer, Authenticator, Malformed } from "./internal/stubConnection.js"
 export type { LoggedRequest } from "./internal/stubNode.js"
 
 export type { Rule, Statement } from "./internal/rules.js"
@@ -49,6 +50,8 @@ export interface Options {
   readonly compression?: ReadonlyArray<"lz4" | "snappy">
   /** Require SASL PLAIN authentication (PasswordAuthenticator) with these credentials. */
   readonly credentials?: { readonly username: string; readonly password: string }
+  /** Require authentication by a custom SASL mechanism instead (its class name and its server side). */
+  readonly authenticator?: Authenticator
   /** Keyspaces to emulate (their tables and types appear in system_schema). */
   readonly keyspaces?: ReadonlyArray<KeyspaceSpec>
   readonly rules?: ReadonlyArray<Rule>
@@ -176,6 +179,7 @@ export const make = (options: Options = {}): Effect.Effect<StubServer, StubError
           (s, i): NodeInfo => ({
             index: i + 1,
             address: nthAddress(first, i),
+            advertisedAddress: s.advertisedAddress ?? nthAddress(first, i),
             port: options.port ?? 9042,
             dataCenter: s.dataCenter ?? "dc1",
             rack: s.rack ?? "rack1",
@@ -200,6 +204,7 @@ export const make = (options: Options = {}): Effect.Effect<StubServer, StubError
       protocolVersions,
       compression: options.compression ?? ["lz4", "snappy"],
       credentials: options.credentials,
+      authenticator: options.authenticator,
       logging: options.log ?? true,
       unmatched: options.unmatched ?? "error"
     }

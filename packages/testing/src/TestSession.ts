@@ -14,7 +14,7 @@
  */
 import { Codec } from "@effect-cql/protocol"
 import type { Rows } from "@effect-cql/protocol"
-import { Cluster, CqlError, Executor, Metadata, Metrics, Session, Statement, TimestampGenerator } from "@effect-cql/driver"
+import { Cluster, CqlError, Executor, Metadata, Metrics, QueryTrace, Session, Statement, TimestampGenerator } from "@effect-cql/driver"
 import type { HostEvents, MetadataService, Registry } from "@effect-cql/driver"
 import type { ResultSet } from "@effect-cql/driver"
 import * as Cause from "effect/Cause"
@@ -278,6 +278,8 @@ export const make = (options: Options = {}): Effect.Effect<{ readonly session: S
       prepare,
       batch,
       stream,
+      // Read through the rules, as the live Session reads system_traces.
+      queryTrace: (traced, o) => QueryTrace.fetch(runStatement, traced, o),
       keyspace: () => keyspace,
       protocolVersion,
       hosts: [host]
@@ -346,7 +348,7 @@ export const makeCluster = (options: Options = {}): Effect.Effect<Cluster.Cluste
         refreshNow: Effect.void,
         awaitSchemaAgreement: () => Effect.succeed({ agreed: true, versions: new Map() })
       },
-      pools: { snapshot: Effect.succeed([]), stateChanges: Stream.empty }
+      pools: { snapshot: Effect.succeed([]), stateChanges: Stream.empty, connectionEvents: Stream.empty }
     }
     return cluster
   })

@@ -272,7 +272,7 @@ describe("TestSession's Cluster", () => {
       Effect.gen(function* () {
         const cluster = yield* Cluster.Cluster
         const stamps = Array.from({ length: 100 }, () => cluster.timestamps.next())
-        expect(stamps.every((t, i) => i === 0 || t > stamps[i - 1]!)).toBe(true)
+        expect(stamps.every((t, i) => i === 0 || t! > stamps[i - 1]!)).toBe(true)
         const unregister = yield* cluster.events.onHostEvent(() => {})
         yield* unregister
         expect((yield* cluster.control.awaitSchemaAgreement()).agreed).toBe(true)

@@ -5,7 +5,7 @@
  * Every test has its own stub on its own 127.0.1.x addresses (ephemeral ports) and a Session whose query plan is
  * a fixed order of the stub's nodes, so that "the first host" and "the next host" are known.
  */
-import { Cluster, ExecutionProfile, type HostEvents, type LoadBalancingPolicy, Metrics, RetryPolicy, Session, SpeculativeExecution } from "@effect-cql/driver"
+import { Cluster, ExecutionProfile, type HostEvents, Metrics, RetryPolicy, Session, SpeculativeExecution } from "@effect-cql/driver"
 import { DataType } from "@effect-cql/protocol"
 import { describe, expect, it } from "@effect/vitest"
 import * as Context from "effect/Context"
@@ -22,15 +22,7 @@ import * as Schedule from "effect/Schedule"
 import { coreOf } from "../../driver/src/internal/clusterCore.js"
 import type { Connection } from "../../driver/src/internal/connection/connection.js"
 import { StubServer } from "../src/index.js"
-
-/** Hosts that are up, in the order of `endpoints`: the same plan for every request. */
-const fixedOrder = (endpoints: ReadonlyArray<string>): LoadBalancingPolicy.LoadBalancingPolicy => ({
-  distance: () => "local",
-  newQueryPlan: (view) => endpoints.flatMap((e) => {
-    const h = view.hosts.get(e)
-    return h !== undefined && h.state === "up" ? [h] : []
-  })
-})
+import { fixedOrder } from "./fixedOrder.js"
 
 /** A stub of `nodes` nodes on `firstAddress` and the next addresses, each on an ephemeral port. */
 const stub = (firstAddress: string, nodes = 3, rules: ReadonlyArray<StubServer.Rule> = []) =>

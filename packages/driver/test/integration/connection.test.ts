@@ -10,6 +10,10 @@ import { type Cluster, startCluster } from "../../../../scripts/harness.js"
 import { connect } from "../../src/internal/connection/connection.js"
 import type { Connection, ConnectionOptions, SendOptions } from "../../src/internal/connection/connection.js"
 import { failed } from "../connectionFakeServer.js"
+import * as AuthProvider from "../../src/AuthProvider.js"
+import * as Redacted from "effect/Redacted"
+
+const plain = (username: string, password: string) => AuthProvider.plain({ username, password: Redacted.make(password) })
 
 const variants = [
   { version: 5, compression: "none" },
@@ -130,9 +134,9 @@ describe("own nodes: authentication (127.0.0.31) and TLS (127.0.0.21)", () => {
 
   it.each([5, 4] as const)("v%i: the right password opens, a wrong one is a typed Auth failure", async (version) => {
     const host = { host: auth!.addresses[0]!, port: 9042, protocolVersion: version }
-    const c = await open({ ...host, credentials: { username: "cassandra", password: "cassandra" } })
+    const c = await open({ ...host, authProvider: plain("cassandra", "cassandra") })
     expect(rowsOf(await call(c, query("SELECT release_version FROM system.local"))).length).toBe(1)
-    const wrong = await failed(connect({ ...host, credentials: { username: "cassandra", password: "wrong" } }))
+    const wrong = await failed(connect({ ...host, authProvider: plain("cassandra", "wrong") }))
     expect(wrong._tag).toBe("Auth")
     const none = await failed(connect(host))
     expect(none._tag).toBe("Auth")

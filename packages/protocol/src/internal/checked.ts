@@ -5,6 +5,7 @@
 import * as Either from "effect/Either"
 import type { EncodeError } from "../ProtocolError.js"
 import { encodeFail, toEncodeError } from "./fail.js"
+import { INT64_MAX, INT64_MIN } from "./int64.js"
 import type { ByteWriter } from "./writer.js"
 
 /**
@@ -49,7 +50,7 @@ export const writeCheckedLong = (w: ByteWriter, v: bigint | number, path: string
     if (!Number.isSafeInteger(v)) encodeFail(`${v} is not an integral [long]`, path)
     return w.long(BigInt(v))
   }
-  if (typeof v !== "bigint" || v < -(2n ** 63n) || v >= 2n ** 63n) encodeFail(`${String(v)} is not a [long]`, path)
+  if (typeof v !== "bigint" || v < INT64_MIN || v > INT64_MAX) encodeFail(`${String(v)} is not a [long]`, path)
   w.long(v)
 }
 

@@ -19,6 +19,7 @@ import { toCql } from "../DataType.js"
 import { EncodeError } from "../ProtocolError.js"
 import * as Uuid from "../Uuid.js"
 import { decodeFail, encodeFail } from "./fail.js"
+import { INT64_MAX, INT64_MIN, readInt64BE, writeInt64BE } from "./int64.js"
 import { ByteReader, formatInet } from "./reader.js"
 import { parseInet, type ByteWriter } from "./writer.js"
 
@@ -160,8 +161,6 @@ const int32Range = (type: DataType, v: unknown, min: number, max: number): numbe
   return wrongType(type, v, "a number or bigint")
 }
 
-const int64Min = -(2n ** 63n)
-const int64Max = 2n ** 63n - 1n
 const two32 = 4294967296
 
 /** Writes a 64-bit integer given as a safe-integer number or an int64 bigint; numbers skip BigInt entirely. */
@@ -172,8 +171,8 @@ const putInt64 = (type: DataType, b: Buffer, o: number, v: unknown): void => {
     b.writeInt32BE(hi, o)
     b.writeUInt32BE(v - hi * two32, o + 4)
   } else if (typeof v === "bigint") {
-    if (v < int64Min || v > int64Max) encodeFail(`${v} is out of the 64-bit range (${toCql(type)})`)
-    b.writeBigInt64BE(v, o)
+    if (v < INT64_MIN || v > INT64_MAX) encodeFail(`${v} is out of the 64-bit range (${toCql(type)})`)
+    writeInt64BE(b, v, o)
   } else {
     wrongType(type, v, "a number or bigint")
   }
@@ -244,7 +243,7 @@ const readTimestamp = (b: Buffer, o: number): Date | bigint => {
   const ms = hi * two32 + b.readUInt32BE(o + 4)
   // Beyond Date's range (Cassandra itself stores Long.MAX as "never" in system_schema.dropped_columns) the value
   // cannot be a Date: it comes back exact, as bigint milliseconds, rather than failing the whole page.
-  if (ms > ms64Max || ms < -ms64Max) return b.readBigInt64BE(o)
+  if (ms > ms64Max || ms < -ms64Max) return readInt64BE(b, o)
   return new Date(ms)
 }
 
@@ -356,7 +355,7 @@ const nativeCodec = (type: DataType & { kind: NativeTypeName }): ValueCodec => {
         type,
         8,
         (b, o, v) => putInt64(type, b, o, v),
-        (b, o, len) => (len === 8 ? b.readBigInt64BE(o) : notSized(type, len, o))
+        (b, o, len) => (len === 8 ? readInt64BE(b, o) : notSized(type, len, o))
       )
     case "float":
       return fixed(
@@ -423,10 +422,10 @@ const nativeCodec = (type: DataType & { kind: NativeTypeName }): ValueCodec => {
         fixed(
           type,
           8,
-          (b, o, v) => b.writeBigInt64BE(timeOf(type, v), o),
+          (b, o, v) => writeInt64BE(b, timeOf(type, v), o),
           (b, o, len) => {
             if (len !== 8) return notSized(type, len, o)
-            const n = b.readBigInt64BE(o)
+            const n = readInt64BE(b, o)
             return n >= 0n && n < CqlTime.nanosPerDay ? new CqlTime.CqlTime(n) : decodeFail(`time of ${n} ns`, o)
           }
         )

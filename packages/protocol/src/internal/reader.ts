@@ -4,6 +4,7 @@
  * reading past the end or allocating what the length asks for.
  */
 import { decodeFail } from "./fail.js"
+import { readInt64BE } from "./int64.js"
 
 export class ByteReader {
   offset: number
@@ -63,7 +64,7 @@ export class ByteReader {
 
   long(): bigint {
     this.need(8)
-    const v = this.buf.readBigInt64BE(this.offset)
+    const v = readInt64BE(this.buf, this.offset)
     this.offset += 8
     return v
   }

@@ -4,6 +4,7 @@
  */
 import { isIP } from "node:net"
 import { encodeFail } from "./fail.js"
+import { writeInt64BE } from "./int64.js"
 
 export class ByteWriter {
   buf: Buffer
@@ -57,7 +58,7 @@ export class ByteWriter {
 
   long(v: bigint): void {
     this.ensure(8)
-    this.buf.writeBigInt64BE(v, this.offset)
+    writeInt64BE(this.buf, v, this.offset)
     this.offset += 8
   }
 

@@ -38,12 +38,19 @@ export interface NodeSpec {
   readonly dataCenter?: string
   /** Default "rack1". */
   readonly rack?: string
+  /**
+   * The address the node advertises to clients (system.local rpc_address, system.peers_v2 native_address,
+   * system.peers rpc_address), as a node behind NAT does. Default: the address it listens on.
+   */
+  readonly advertisedAddress?: string
 }
 
 export interface NodeInfo {
   /** 1-based. */
   readonly index: number
   readonly address: string
+  /** The address clients are told to connect to (NodeSpec.advertisedAddress). */
+  readonly advertisedAddress: string
   /** The native port; set once the node listens (an ephemeral port is known only then). */
   port: number
   readonly dataCenter: string
@@ -272,7 +279,7 @@ export const virtualTables = (spec: ClusterSpec, nodes: ReadonlyArray<NodeInfo>)
           partitioner: "org.apache.cassandra.dht.Murmur3Partitioner",
           rack: self.rack,
           release_version: spec.releaseVersion,
-          rpc_address: self.address,
+          rpc_address: self.advertisedAddress,
           rpc_port: self.port,
           schema_version: schemaVersion,
           tokens: self.tokens,
@@ -292,7 +299,7 @@ export const virtualTables = (spec: ClusterSpec, nodes: ReadonlyArray<NodeInfo>)
             peer_port: 7000,
             data_center: n.dataCenter,
             host_id: n.hostId,
-            native_address: n.address,
+            native_address: n.advertisedAddress,
             native_port: n.port,
             preferred_ip: null,
             preferred_port: null,
@@ -316,7 +323,7 @@ export const virtualTables = (spec: ClusterSpec, nodes: ReadonlyArray<NodeInfo>)
             preferred_ip: null,
             rack: n.rack,
             release_version: spec.releaseVersion,
-            rpc_address: n.address,
+            rpc_address: n.advertisedAddress,
             schema_version: schemaVersion,
             tokens: n.tokens
           }))

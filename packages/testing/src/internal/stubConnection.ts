@@ -27,11 +27,28 @@ export interface Credentials {
   readonly password: string
 }
 
+/** A node's answer to one AUTH_RESPONSE of a custom mechanism. */
+export type AuthAnswer =
+  | { readonly _tag: "Challenge"; readonly token: Uint8Array | null }
+  | { readonly _tag: "Success"; readonly token: Uint8Array | null }
+  | { readonly _tag: "Refuse"; readonly message: string }
+
+/**
+ * A custom SASL mechanism: the authenticator class AUTHENTICATE announces, and for each connection a fresh
+ * exchange (`start`) that answers every AUTH_RESPONSE token (so a challenge can depend on what came before).
+ */
+export interface Authenticator {
+  readonly className: string
+  readonly start: () => (token: Buffer | null) => AuthAnswer
+}
+
 /** What the connection needs from its node. */
 export interface ConnectionHost {
   readonly protocolVersions: ReadonlyArray<4 | 5>
   readonly compression: ReadonlyArray<Compression.Name>
   readonly credentials: Credentials | undefined
+  /** A custom mechanism instead of PLAIN (takes precedence over `credentials`). */
+  readonly authenticator: Authenticator | undefined
   /** Logging is on: `log` wants every decoded request. */
   readonly logging: boolean
   log(conn: StubConnection, env: Frame.Envelope, req: Request.Request<Request.RawValue>): void
@@ -54,6 +71,8 @@ export class StubConnection {
   /** Set by `USE`. */
   keyspace: string | undefined
   private phase: Phase = "startup"
+  /** The custom mechanism's exchange on this connection, once AUTHENTICATE was sent. */
+  private exchange: ((token: Buffer | null) => AuthAnswer) | undefined
   private readonly events = new Set<Event.EventType>()
   private readonly inbound = new Segment.Inbound()
   private readonly outbound = new Segment.Outbound()
@@ -227,8 +246,10 @@ export class StubConnection {
         return this.respond({ _tag: "Error", error: protocolError(`Unknown compression algorithm: ${name}`) }, stream)
       }
     }
-    const auth = this.host.credentials !== undefined
-    this.respond(auth ? { _tag: "Authenticate", authenticator: PASSWORD_AUTHENTICATOR } : { _tag: "Ready" }, stream)
+    const custom = this.host.authenticator
+    const auth = custom !== undefined || this.host.credentials !== undefined
+    this.exchange = custom?.start()
+    this.respond(auth ? { _tag: "Authenticate", authenticator: custom?.className ?? PASSWORD_AUTHENTICATOR } : { _tag: "Ready" }, stream)
     // The answer to STARTUP goes out as negotiated before it: unframed, uncompressed. Then both directions switch.
     this.flush()
     if (this.version === 5) {
@@ -244,6 +265,7 @@ export class StubConnection {
 
   /** SASL PLAIN (RFC 4616): [authzid] NUL authcid NUL password. */
   private authenticate(req: Request.AuthResponse, stream: number): void {
+    if (this.phase === "authenticating" && this.exchange !== undefined) return this.answerCustom(req, stream, this.exchange)
     const expected = this.host.credentials
     if (this.phase !== "authenticating" || expected === undefined) return this.unexpected(req, stream)
     const parts = req.token === null ? [] : Buffer.from(req.token).toString("utf8").split("\u0000")
@@ -256,6 +278,20 @@ export class StubConnection {
       { _tag: "Error", error: { kind: "AuthenticationError", message: `Provided username ${username} and/or password are incorrect` } },
       stream
     )
+  }
+
+  /** A custom mechanism's step: a challenge, success, or a refusal (an AuthenticationError, as Cassandra sends). */
+  private answerCustom(req: Request.AuthResponse, stream: number, exchange: (token: Buffer | null) => AuthAnswer): void {
+    const answer = exchange(req.token === null ? null : Buffer.from(req.token))
+    switch (answer._tag) {
+      case "Challenge":
+        return this.respond({ _tag: "AuthChallenge", token: answer.token === null ? null : Buffer.from(answer.token) }, stream)
+      case "Success":
+        this.phase = "ready"
+        return this.respond({ _tag: "AuthSuccess", token: answer.token === null ? null : Buffer.from(answer.token) }, stream)
+      case "Refuse":
+        return this.respond({ _tag: "Error", error: { kind: "AuthenticationError", message: answer.message } }, stream)
+    }
   }
 
   private apply(outcome: Outcome, stream: number): void {

@@ -18,7 +18,7 @@ import type { Target, Token } from "./cqlText.js"
 import { markerBindings, parseSelect, parseUse, targetOf, tokenize } from "./cqlText.js"
 import { describeMatcher, matchesQuery, RuleBook } from "./match.js"
 import { invalidPagingState, pageOf } from "./paging.js"
-import type { ConnectionHost, Credentials, Outcome } from "./stubConnection.js"
+import type { Authenticator, ConnectionHost, Credentials, Outcome } from "./stubConnection.js"
 import { StubConnection } from "./stubConnection.js"
 
 type RawValue = Request.RawValue
@@ -46,6 +46,7 @@ export interface Shared {
   readonly protocolVersions: ReadonlyArray<4 | 5>
   readonly compression: ReadonlyArray<"lz4" | "snappy">
   readonly credentials: Credentials | undefined
+  readonly authenticator: Authenticator | undefined
   readonly logging: boolean
   readonly unmatched: "error" | "void"
 }
@@ -154,6 +155,9 @@ export class StubNode implements ConnectionHost {
   }
   get credentials() {
     return this.shared.credentials
+  }
+  get authenticator() {
+    return this.shared.authenticator
   }
   get logging() {
     return this.shared.logging

@@ -5,6 +5,7 @@
  */
 import type { Compression, ProtocolError, Request, Response, Segment, ServerError } from "@effect-cql/protocol"
 import type * as tls from "node:tls"
+import type { AuthProvider } from "../../AuthProvider.js"
 
 export interface ConnectionOptions {
   readonly host: string
@@ -13,8 +14,8 @@ export interface ConnectionOptions {
   readonly protocolVersion?: 4 | 5
   /** Used only when the server offers it. Snappy exists only in v4 (spec v5 section 2). Default none. */
   readonly compression?: "lz4" | "snappy" | "none"
-  /** SASL PLAIN (PasswordAuthenticator). */
-  readonly credentials?: { readonly username: string; readonly password: string }
+  /** Plays the client's part when the server asks for authentication (AuthProvider.ts). */
+  readonly authProvider?: AuthProvider
   /** TLS options; undefined means plain TCP. The server certificate and name are verified unless opted out. */
   readonly tls?: tls.ConnectionOptions
   /** Runs `USE "keyspace"` once ready. */
@@ -49,7 +50,7 @@ export type ConnectionFailure =
   | { readonly _tag: "Busy"; readonly inFlight: number }
   | { readonly _tag: "Decode"; readonly error: ProtocolError.DecodeError }
   | { readonly _tag: "Encode"; readonly error: ProtocolError.EncodeError }
-  | { readonly _tag: "Auth"; readonly message: string }
+  | { readonly _tag: "Auth"; readonly message: string; readonly mechanism?: string }
   | { readonly _tag: "Protocol"; readonly message: string }
   /** The server refused a handshake step for another reason, e.g. `USE` of a keyspace that does not exist. */
   | { readonly _tag: "Server"; readonly message: string; readonly error: ServerError.ServerError }

@@ -5,6 +5,11 @@
  */
 import { Compression } from "@effect-cql/protocol"
 import type { Request, Response, ServerError } from "@effect-cql/protocol"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import type { AuthProviderError } from "../../AuthProvider.js"
 import * as Defaults from "../defaults.js"
 import type { ConnectionFailure, ConnectionOptions, HandshakeTarget } from "./connectionTypes.js"
 
@@ -21,12 +26,46 @@ const unexpected = (res: Response.Response, expected: string): ConnectionFailure
   message: `expected ${expected}, the server sent ${res._tag}`
 })
 
-/** SASL PLAIN initial response: authzid (empty) NUL authcid NUL password (RFC 4616). */
-const plainToken = (username: string, password: string): Buffer =>
-  Buffer.concat([Buffer.from([0]), Buffer.from(username, "utf8"), Buffer.from([0]), Buffer.from(password, "utf8")])
+/** A SASL exchange longer than this is a loop, not a mechanism. */
+const MAX_AUTH_ROUNDS = 16
 
-/** DSE's authenticator first answers with this challenge, then takes the PLAIN token. */
-const PLAIN_START = "PLAIN-START"
+/**
+ * Runs one step of an Authenticator. Its typed failure's message is the reason shown; a defect or interruption is
+ * reported without its message, which might carry a secret.
+ */
+const runStep = async <A>(step: Effect.Effect<A, AuthProviderError>, failed: (reason: string) => ConnectionFailure): Promise<A> => {
+  const exit = await Effect.runPromiseExit(step)
+  if (Exit.isSuccess(exit)) return exit.value
+  const error = Cause.failureOption(exit.cause)
+  throw failed(Option.isSome(error) ? error.value.message : "the auth provider died")
+}
+
+/** The SASL exchange after AUTHENTICATE, driven by the options' AuthProvider. */
+const authenticate = async (
+  call: (req: Request.Request) => Promise<Response.Response>,
+  o: ConnectionOptions,
+  authenticator: string
+): Promise<Response.Response> => {
+  const host = `${o.host}:${o.port}`
+  const provider = o.authProvider
+  if (provider === undefined) {
+    throw { _tag: "Auth", message: `${host} requires authentication (${authenticator}) and no credentials were given` } satisfies ConnectionFailure
+  }
+  const failed = (reason: string): ConnectionFailure => ({
+    _tag: "Auth",
+    mechanism: provider.mechanism,
+    message: `${host}: ${provider.mechanism} authentication with ${authenticator} failed: ${reason}`
+  })
+  const client = await runStep(provider.newAuthenticator({ host, authenticator }), failed)
+  let res = await call({ _tag: "AuthResponse", token: await runStep(client.initialResponse, failed) })
+  for (let round = 1; res._tag === "AuthChallenge"; round++) {
+    if (round > MAX_AUTH_ROUNDS) throw failed(`more than ${MAX_AUTH_ROUNDS} challenges`)
+    res = await call({ _tag: "AuthResponse", token: await runStep(client.evaluateChallenge(res.token), failed) })
+  }
+  if (res._tag === "AuthSuccess") await runStep(client.onSuccess(res.token), failed)
+  else if (res._tag === "Error" && res.error.kind === "AuthenticationError") throw failed(res.error.message)
+  return res
+}
 
 /** Double quotes make any keyspace name a valid CQL identifier (inner quotes are doubled). */
 export const quoteIdentifier = (name: string): string => `"${name.replaceAll('"', '""')}"`
@@ -65,18 +104,7 @@ export const handshake = async (conn: HandshakeTarget, o: ConnectionOptions, tim
   let res = await started
 
   if (res._tag === "Authenticate") {
-    const creds = o.credentials
-    if (creds === undefined) {
-      throw { _tag: "Auth", message: `${o.host}:${o.port} requires authentication (${res.authenticator}) and no credentials were given` } satisfies ConnectionFailure
-    }
-    const token = plainToken(creds.username, creds.password)
-    res = await call({ _tag: "AuthResponse", token })
-    if (res._tag === "AuthChallenge" && res.token?.toString("utf8") === PLAIN_START) {
-      res = await call({ _tag: "AuthResponse", token })
-    }
-    if (res._tag === "AuthChallenge") {
-      throw { _tag: "Auth", message: "the server sent a SASL challenge that PLAIN authentication cannot answer" } satisfies ConnectionFailure
-    }
+    res = await authenticate(call, o, res.authenticator)
     if (res._tag !== "AuthSuccess") return fail(res, "AUTH_SUCCESS", "authentication")
   } else if (res._tag !== "Ready") {
     return fail(res, "READY or AUTHENTICATE", "STARTUP")

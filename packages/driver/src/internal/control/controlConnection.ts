@@ -21,6 +21,7 @@
  */
 import type { Event } from "@effect-cql/protocol"
 import * as Context from "effect/Context"
+import * as Either from "effect/Either"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Queue from "effect/Queue"
@@ -28,6 +29,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
+import * as AddressTranslator from "../../AddressTranslator.js"
 import * as CqlError from "../../CqlError.js"
 import * as HostEventHub from "./hostEventHub.js"
 import { type Connection, type ConnectionFailure, type ConnectionOptions, connect, describeFailure, isConnectionFailure, request } from "../connection/connection.js"
@@ -36,6 +38,7 @@ import { type ControlState, type QueryFailure, readHosts, readSchema } from "../
 import { ControlConnectionError, type ControlConnectionService, type SchemaAgreement } from "../../ControlConnection.js"
 import * as Metadata from "../../Metadata.js"
 import * as MetadataStore from "../metadata/metadataStore.js"
+import { endpointOf, parseEndpoint } from "../metadata/schemaParser.js"
 
 /** Connection settings of the control connection (the target comes from the contact points and known hosts). */
 export type ConnectionSettings = Omit<ConnectionOptions, "host" | "port" | "keyspace">
@@ -62,6 +65,8 @@ export interface Config {
   readonly schemaAgreementInterval?: Duration.DurationInput
   /** A burst of schema events naming more keyspaces than this re-reads the whole schema. Default 10. */
   readonly maxTargetedKeyspaces?: number
+  /** Maps the addresses nodes advertise (rows and events) to those to connect to. Default: as advertised. */
+  readonly addressTranslator?: AddressTranslator.AddressTranslator
 }
 
 /** The control connection, with what only the Cluster and its Sessions use. */
@@ -89,8 +94,8 @@ interface Target {
 }
 
 const parseContactPoint = (s: string, defaultPort: number): Target => {
-  const m = /^\[(.+)\](?::(\d+))?$/.exec(s) ?? /^([^:]+)(?::(\d+))?$/.exec(s)
-  return m ? { host: m[1]!, port: m[2] ? Number(m[2]) : defaultPort } : { host: s, port: defaultPort }
+  const { address, port } = parseEndpoint(s)
+  return { host: address, port: port ?? defaultPort }
 }
 
 /** The open control connection. */
@@ -102,6 +107,30 @@ interface Active {
 }
 
 type HostChange = Event.TopologyChange | Event.StatusChange
+
+/** Topology with every host at its translated address; a host whose translation failed is left out. */
+interface Translated {
+  readonly hosts: ReadonlyMap<string, Metadata.Host>
+  readonly skipped: ReadonlyArray<AddressTranslator.AddressTranslationError>
+}
+
+const translateHosts = (translator: AddressTranslator.AddressTranslator, hosts: ReadonlyMap<string, Metadata.Host>): Translated => {
+  const out = new Map<string, Metadata.Host>()
+  const skipped: Array<AddressTranslator.AddressTranslationError> = []
+  for (const h of hosts.values()) {
+    const t = AddressTranslator.translate(translator, { address: h.address, port: h.port })
+    if (Either.isLeft(t)) skipped.push(t.left)
+    else if (t.right.address === h.address && t.right.port === h.port) out.set(h.endpoint, h)
+    else {
+      const endpoint = endpointOf(t.right.address, t.right.port)
+      if (out.has(endpoint)) {
+        const reason = `it translates to ${endpoint}, which another host already has`
+        skipped.push(new AddressTranslator.AddressTranslationError({ advertised: { address: h.address, port: h.port }, reason }))
+      } else out.set(endpoint, { ...h, endpoint, address: t.right.address, port: t.right.port })
+    }
+  }
+  return { hosts: out, skipped }
+}
 
 const describe = (f: QueryFailure | ConnectionFailure): string => {
   if (f._tag === "Server") return `${f.error.kind}: ${f.error.message}`
@@ -122,6 +151,16 @@ export const make = (config: Config): Effect.Effect<
     const queryTimeoutMs = Duration.toMillis(config.queryTimeout ?? "10 seconds")
     const pollMs = Duration.toMillis(config.schemaAgreementInterval ?? "200 millis")
     const maxTargeted = config.maxTargetedKeyspaces ?? 10
+    const translator = config.addressTranslator
+    /** The topology of `rows`, with the hosts at their translated addresses (AddressTranslator.ts). */
+    const topologyOf = (rows: Metadata.TopologyRows) => {
+      const parsed = Metadata.parseTopology(rows)
+      if (translator === undefined) return { ...parsed, skipped: [] }
+      const { hosts, skipped } = translateHosts(translator, parsed.value.hosts)
+      return { value: { ...parsed.value, hosts }, warnings: parsed.warnings, skipped }
+    }
+    const logSkipped = (skipped: ReadonlyArray<AddressTranslator.AddressTranslationError>) =>
+      Effect.forEach(skipped, (e) => Effect.logWarning(`effect-cql: ${e.message}`, e), { discard: true })
     // Refreshes one at a time, so that an older read is never applied over a newer one.
     const lock = yield* Effect.makeSemaphore(1)
 
@@ -154,18 +193,20 @@ export const make = (config: Config): Effect.Effect<
           [readHosts(conn, state, "topology", port, queryTimeoutMs), readSchema(conn, undefined, queryTimeoutMs)],
           { concurrency: "unbounded" }
         )
-        const topology = Metadata.parseTopology(topologyRows)
+        const topology = topologyOf(topologyRows)
         const schema = Metadata.parseSchema(schemaRows)
         yield* logWarnings([...topology.warnings, ...schema.warnings])
+        yield* logSkipped(topology.skipped)
         yield* metadata.apply({ topology: topology.value, schema: { keyspaces: schema.value, refreshed: "all" } })
-        const local = Metadata.parseTopology({ ...topologyRows, peers: [] }).value.hosts.keys().next()
+        const local = topologyOf({ ...topologyRows, peers: [] }).value.hosts.keys().next()
         return local.done === true ? `${conn.host}:${conn.port}` : local.value
       })
 
     const refreshTopology = (active: Active) =>
       Effect.gen(function* () {
-        const topology = Metadata.parseTopology(yield* readHosts(active.conn, active.state, "topology", port, queryTimeoutMs))
+        const topology = topologyOf(yield* readHosts(active.conn, active.state, "topology", port, queryTimeoutMs))
         yield* logWarnings(topology.warnings)
+        yield* logSkipped(topology.skipped)
         yield* metadata.apply({ topology: topology.value })
       }).pipe(Effect.mapError(failure(active, "topology refresh")))
 
@@ -188,8 +229,13 @@ export const make = (config: Config): Effect.Effect<
 
     const logFailure = (e: ControlConnectionError) => Effect.logWarning(`effect-cql: ${e.message}`)
 
-    const findHost = (address: string, hostPort: number): Metadata.Host | undefined => {
-      for (const h of metadata.current().hosts.values()) if (h.address === address && h.port === hostPort) return h
+    /** The host an event names (by its advertised address); none when its translation fails. */
+    const findHost = (advertised: string, advertisedPort: number): Metadata.Host | undefined => {
+      const at = translator === undefined
+        ? { address: advertised, port: advertisedPort }
+        : Either.getOrUndefined(AddressTranslator.translate(translator, { address: advertised, port: advertisedPort }))
+      if (at === undefined) return undefined
+      for (const h of metadata.current().hosts.values()) if (h.address === at.address && h.port === at.port) return h
       return undefined
     }
 
@@ -376,7 +422,7 @@ export const make = (config: Config): Effect.Effect<
     const versionsOf = (rows: Metadata.TopologyRows): Map<string, string> => {
       const md = metadata.current()
       const versions = new Map<string, string>()
-      for (const h of Metadata.parseTopology(rows).value.hosts.values()) {
+      for (const h of topologyOf(rows).value.hosts.values()) {
         if (h.schemaVersion !== undefined && md.hosts.get(h.endpoint)?.state !== "down") versions.set(h.endpoint, h.schemaVersion)
       }
       return versions

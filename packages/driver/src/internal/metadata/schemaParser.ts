@@ -33,8 +33,15 @@ type Row = rv.Row
 /** 0.0.0.0 or :: in rpc_address means "all interfaces": not an address a client can use. */
 const isUnspecified = (a: string): boolean => a === "0.0.0.0" || a === "::" || a === "0:0:0:0:0:0:0:0"
 
-const endpointOf = (address: string, port: number): string =>
+/** "address:port", with an IPv6 address in brackets. */
+export const endpointOf = (address: string, port: number): string =>
   address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`
+
+/** "address", "address:port" or "[ipv6]:port" (a bare IPv6 address has no port): the port is undefined when absent. */
+export const parseEndpoint = (s: string): { readonly address: string; readonly port: number | undefined } => {
+  const m = /^\[(.+)\](?::(\d+))?$/.exec(s) ?? /^([^:]+)(?::(\d+))?$/.exec(s)
+  return m === null ? { address: s, port: undefined } : { address: m[1]!, port: m[2] === undefined ? undefined : Number(m[2]) }
+}
 
 const hostOf = (row: Row, address: string, port: number, broadcast: string | undefined): Host => ({
   endpoint: endpointOf(address, port),

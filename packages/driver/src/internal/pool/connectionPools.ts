@@ -28,7 +28,7 @@ import * as Stream from "effect/Stream"
 import { CLOSE_GRACE_MS, type ConnectionFailure, type ConnectionOptions, describeFailure } from "../connection/connection.js"
 import { HostPool as Pool, type PoolContext } from "./hostPool.js"
 import { checkCapacity } from "../connection/streamIds.js"
-import { type HostStateChange, reconnectionSchedule } from "../../ConnectionPools.js"
+import { type ConnectionEvent, type HostStateChange, reconnectionSchedule } from "../../ConnectionPools.js"
 import type { Host } from "../../Metadata.js"
 import * as Metrics from "../../Metrics.js"
 
@@ -48,6 +48,8 @@ export interface Options {
    * `(c) => metadata.markHost(c.endpoint, c.state)`, or `(c) => PubSub.publish(hub, c)`). A failure is logged.
    */
   readonly onHostState?: (change: HostStateChange) => Effect.Effect<unknown>
+  /** Publish connection events to this hub (another pool set's, so that one stream shows both); default a hub of its own. */
+  readonly connectionEventHub?: PubSub.PubSub<ConnectionEvent>
 }
 
 export interface ConnectionPools {
@@ -65,6 +67,10 @@ export interface ConnectionPools {
    * means the pool has an open connection. (The Session re-prepares its statements on a host back UP.)
    */
   readonly stateChanges: Stream.Stream<HostStateChange>
+  /** Every connection's lifecycle events (ConnectionPools.ts `ConnectionEvent`) from the moment the stream runs. */
+  readonly connectionEvents: Stream.Stream<ConnectionEvent>
+  /** The hub behind `connectionEvents`, for other pool sets of the same Cluster to publish to. */
+  readonly connectionEventHub: PubSub.PubSub<ConnectionEvent>
 }
 
 export const ConnectionPools = Context.GenericTag<ConnectionPools>("@effect-cql/driver/ConnectionPools")
@@ -108,6 +114,8 @@ export const make = (options: Options = {}): Effect.Effect<ConnectionPools, neve
       Effect.forever,
       Effect.forkScoped
     )
+    // Offered from socket callbacks, in order; a subscriber that falls behind loses the oldest (sliding).
+    const connectionEvents = options.connectionEventHub ?? (yield* Effect.acquireRelease(PubSub.sliding<ConnectionEvent>(1024), PubSub.shutdown))
     const ctx: PoolContext = {
       connection,
       schedule: options.reconnectionSchedule ?? defaultSchedule,
@@ -122,7 +130,8 @@ export const make = (options: Options = {}): Effect.Effect<ConnectionPools, neve
         )
         changes.unsafeOffer({ endpoint: pool.endpoint, state, cause })
       },
-      onLost: (pool, cause) => runFork(Effect.logWarning(`effect-cql: a connection to ${pool.endpoint} was lost: ${describeFailure(cause)}`))
+      onLost: (pool, cause) => runFork(Effect.logWarning(`effect-cql: a connection to ${pool.endpoint} was lost: ${describeFailure(cause)}`)),
+      onConnectionEvent: (event) => void connectionEvents.unsafeOffer(event)
     }
 
     yield* Effect.addFinalizer(() =>
@@ -166,7 +175,9 @@ export const make = (options: Options = {}): Effect.Effect<ConnectionPools, neve
       get: (endpoint) => pools.get(endpoint),
       markUp: (endpoint) => Effect.sync(() => pools.get(endpoint)?.probe()),
       snapshot: Effect.sync(() => Array.from(pools.values(), (p) => p.snapshot())),
-      stateChanges: Stream.fromPubSub(published)
+      stateChanges: Stream.fromPubSub(published),
+      connectionEvents: Stream.fromPubSub(connectionEvents),
+      connectionEventHub: connectionEvents
     }
     return service
   })

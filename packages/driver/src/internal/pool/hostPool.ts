@@ -14,6 +14,7 @@ import type * as Schedule from "effect/Schedule"
 import type { HostPool as HostPoolApi, Pick, PoolDistance, PoolSnapshot, PoolState } from "./poolTypes.js"
 import type { Host, HostState } from "../../Metadata.js"
 import type { HostMetrics } from "../../Metrics.js"
+import type { ConnectionEvent } from "../../ConnectionPools.js"
 import { type Connection, type ConnectionFailure, type ConnectionOptions, connect, isConnectionFailure } from "../connection/connection.js"
 
 /** What every pool of a ConnectionPools shares. */
@@ -25,6 +26,8 @@ export interface PoolContext {
   readonly onState: (pool: HostPool, state: HostState, cause: ConnectionFailure | undefined) => void
   /** A connection closed that the pool did not close (server gone, stalled, protocol violation). */
   readonly onLost: (pool: HostPool, cause: ConnectionFailure) => void
+  /** A connection's lifecycle event, as it happens (synchronously, from the socket's callbacks). */
+  readonly onConnectionEvent: (event: ConnectionEvent) => void
   /** Forks `effect` on the ConnectionPools scope under `key`, interrupting the fiber already there. */
   readonly fork: (key: string, effect: Effect.Effect<void>) => Fiber.RuntimeFiber<void, never>
   readonly metrics: ((endpoint: string) => HostMetrics) | undefined
@@ -52,6 +55,9 @@ export class HostPool implements HostPoolApi {
   private loopId = 0
   /** Why the last connection attempt failed or the last connection closed. */
   private lastFailure: ConnectionFailure | undefined
+  /** Rounds since a loss or a failed round, until a connection comes back (ConnectionEvent's reconnect events). */
+  private recovering = false
+  private attempts = 0
 
   constructor(
     host: Host,
@@ -198,6 +204,7 @@ export class HostPool implements HostPoolApi {
   private readonly openMissing: Effect.Effect<void, ConnectionFailure> = Effect.async((resume) => {
     const missing = this.missing
     if (this.state === "closed" || missing <= 0) return resume(Effect.void)
+    if (this.recovering) this.ctx.onConnectionEvent({ _tag: "ReconnectAttempt", endpoint: this.endpoint, attempt: ++this.attempts })
     const abort = new AbortController()
     let pending = missing
     let failure: ConnectionFailure | undefined
@@ -230,6 +237,7 @@ export class HostPool implements HostPoolApi {
     Deferred.unsafeDone(this.firstRound, Effect.void)
     if (failure !== undefined) {
       this.lastFailure = failure
+      this.recovering = true
       if (this.connections.length === 0 && this.state === "opening") this.setState("down", failure)
       return Effect.fail(failure)
     }
@@ -245,21 +253,31 @@ export class HostPool implements HostPoolApi {
     m?.connectionOpened()
     conn.onClose((cause) => {
       m?.connectionClosed()
-      this.lost(conn, cause)
+      const lost = this.lost(conn, cause)
+      this.ctx.onConnectionEvent({ _tag: "Closed", endpoint: this.endpoint, open: this.connections.length, lost, cause })
     })
+    this.ctx.onConnectionEvent({ _tag: "Connected", endpoint: this.endpoint, open: this.connections.length })
+    if (this.recovering) {
+      this.ctx.onConnectionEvent({ _tag: "Reconnected", endpoint: this.endpoint, attempts: this.attempts })
+      this.recovering = false
+      this.attempts = 0
+    }
     if (this.state !== "up") this.setState("up", undefined)
     return true
   }
 
-  private lost(conn: Connection, cause: ConnectionFailure): void {
+  /** A connection closed: true when the pool lost it, false when it had let it go (shrink, close). */
+  private lost(conn: Connection, cause: ConnectionFailure): boolean {
     const i = this.connections.indexOf(conn)
     // Not ours any more: removed on purpose (shrink, close).
-    if (i < 0) return
+    if (i < 0) return false
     this.connections.splice(i, 1)
     this.lastFailure = cause
+    this.recovering = true
     this.ctx.onLost(this, cause)
     if (this.connections.length === 0) this.setState("down", cause)
     this.start(true, false)
+    return true
   }
 
   private setState(state: "up" | "down", cause: ConnectionFailure | undefined): void {

@@ -6,6 +6,9 @@
 import * as CqlError from "../../CqlError.js"
 import type { ConnectionFailure } from "../connection/connection.js"
 
+const authenticationError = (host: string, f: Extract<ConnectionFailure, { _tag: "Auth" }>) =>
+  new CqlError.AuthenticationError(f.mechanism === undefined ? { host, message: f.message } : { host, message: f.message, mechanism: f.mechanism })
+
 /** What a failed attempt on `host` (host:port) ends with. */
 export const fromConnectionFailure = (f: ConnectionFailure, host: string): CqlError.RequestError | CqlError.AuthenticationError => {
   switch (f._tag) {
@@ -17,7 +20,7 @@ export const fromConnectionFailure = (f: ConnectionFailure, host: string): CqlEr
     case "Encode":
       return f.error
     case "Auth":
-      return new CqlError.AuthenticationError({ host, message: f.message })
+      return authenticationError(host, f)
     case "Server":
       return CqlError.fromWire(f.error, host)
     case "Closed":
@@ -40,7 +43,7 @@ export const fromStartFailure = (e: CqlError.NoHostAvailable): CqlError.NoHostAv
   for (const [host, cause] of e.errors) {
     const inner = typeof cause === "object" && cause !== null && "cause" in cause ? (cause as { readonly cause: unknown }).cause : cause
     if (inner instanceof CqlError.AuthenticationError) return inner
-    if (isFailure(inner) && inner._tag === "Auth") return new CqlError.AuthenticationError({ host, message: inner.message })
+    if (isFailure(inner) && inner._tag === "Auth") return authenticationError(host, inner)
   }
   return e
 }

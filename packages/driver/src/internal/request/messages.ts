@@ -61,9 +61,10 @@ export class Messages {
     const p: Mutable<Request.QueryParameters> = {
       consistency: consistency ?? options?.consistency ?? this.defaults.consistency,
       skipMetadata,
-      pageSize: options?.pageSize ?? this.defaults.pageSize,
-      timestamp: options?.timestamp ?? this.defaults.timestamps.next()
+      pageSize: options?.pageSize ?? this.defaults.pageSize
     }
+    const timestamp = options?.timestamp ?? this.defaults.timestamps.next()
+    if (timestamp !== undefined) p.timestamp = timestamp
     if (values !== undefined) p.values = values
     if (types !== undefined) p.types = types
     if (names !== undefined) p.names = names
@@ -122,9 +123,10 @@ export class Messages {
       _tag: "Batch",
       type: options?.type ?? "LOGGED",
       statements: children,
-      consistency: consistency ?? options?.consistency ?? this.defaults.consistency,
-      timestamp: options?.timestamp ?? this.defaults.timestamps.next()
+      consistency: consistency ?? options?.consistency ?? this.defaults.consistency
     }
+    const timestamp = options?.timestamp ?? this.defaults.timestamps.next()
+    if (timestamp !== undefined) req.timestamp = timestamp
     if (options?.serialConsistency !== undefined) req.serialConsistency = options.serialConsistency
     if (keyspace !== undefined) req.keyspace = keyspace
     if (options?.nowInSeconds !== undefined) req.nowInSeconds = options.nowInSeconds

@@ -12,19 +12,25 @@
  * - A fiber that stops waiting cancels the request through its slot (WaitingRequests): every attempt in flight is
  *   cancelled (its stream id orphaned until the late answer) and counted as "Interrupted".
  * - The Session counts its requests in flight here, so that closing it can wait for them.
+ * - At its end a request records `db.client.operation.duration` and calls the Session's request tracker; a traced
+ *   one gives each attempt a span under the request's (spans.ts). Untraced and untracked, that is two clock reads
+ *   and one histogram update.
  *
  * Kinds: QueryRequest (QUERY), ExecuteRequest (EXECUTE of a prepared statement), BatchRequest, PrepareRequest.
  */
 import type { Consistency, Request, Response as Res, Rows } from "@effect-cql/protocol"
+import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import type * as Tracer from "effect/Tracer"
 import * as CqlError from "../../CqlError.js"
 import type { ExecutionProfile } from "../../ExecutionProfile.js"
 import type { Host } from "../../Metadata.js"
-import type { HostMetrics } from "../../Metrics.js"
+import type { HostMetrics, MetricsService } from "../../Metrics.js"
 import type * as Registry from "../../Registry.js"
 import type { ResultSet } from "../../ResultSet.js"
+import type * as RequestTracker from "../../RequestTracker.js"
 import * as RetryPolicy from "../../RetryPolicy.js"
 import type * as Statement from "../../Statement.js"
 import type { Connection, ConnectionFailure, SendOptions } from "../connection/connection.js"
@@ -32,6 +38,7 @@ import { fromConnectionFailure, notSent } from "./failure.js"
 import type { Messages } from "./messages.js"
 import type { PoolLookup, PrepareHandler } from "./prepareHandler.js"
 import { emptyResultSet, hostIdOf, type ResultShaping } from "./resultShaping.js"
+import { operationName, queryFacts, type Operation, type RequestTrace, type TracedOutcome } from "./spans.js"
 import type { Throttle } from "./throttle.js"
 import * as WaitingRequests from "./waitingRequests.js"
 import type * as RegistryStore from "./registryStore.js"
@@ -49,6 +56,10 @@ export interface RequestContext {
   /** The Session's pools now (a protocol v4 `USE` moves it to other ones). */
   pools: PoolLookup
   readonly metricsOf: (conn: Connection) => HostMetrics
+  /** For the operation duration of requests no host could take. */
+  readonly metrics: MetricsService
+  /** The Session's request tracker, if it has one. */
+  readonly tracker: RequestTracker.RequestTracker | undefined
   readonly messages: Messages
   readonly shaping: ResultShaping
   readonly prepares: PrepareHandler
@@ -66,6 +77,8 @@ export type Resume<A> = (outcome: Effect.Effect<A, CqlError.RequestError>) => vo
  */
 class Execution {
   host!: Host
+  /** 0: the request's own execution; n: its n-th speculative one. */
+  index = 0
   conn: Connection | undefined = undefined
   id = -1
   /** An attempt of this execution is on the wire. */
@@ -77,6 +90,10 @@ class Execution {
   consistency: Consistency.Consistency | undefined = undefined
   /** UNPREPARED is answered by one re-prepare per execution. */
   reprepared = false
+  /** The request's attempt number of the attempt on the wire (1-based, over every execution). */
+  attemptNumber = 0
+  /** The attempt's span, when the request is traced. */
+  span: Tracer.Span | undefined = undefined
   /** What the connection calls with the answer to this execution's attempt. */
   readonly callback: (failure: ConnectionFailure | undefined, res: Res.Response | undefined) => void
   /** `handler`: the request a speculative execution belongs to; none for the handler itself. */
@@ -86,7 +103,7 @@ class Execution {
   }
 }
 
-export abstract class RequestHandler<A> extends Execution implements WaitingRequests.Cancelable {
+export abstract class RequestHandler<A> extends Execution implements WaitingRequests.Cancelable, TracedOutcome {
   private hosts!: Iterator<Host>
   private errors: Map<string, unknown> | undefined = undefined
   private running = 0
@@ -95,8 +112,22 @@ export abstract class RequestHandler<A> extends Execution implements WaitingRequ
   private timer: ReturnType<typeof setTimeout> | undefined = undefined
   private waiting: WaitingRequests.Waiting | undefined = undefined
   private resume!: Resume<A>
-  /** The connection of the latest attempt: the coordinator a span reports. */
-  coordinator: Connection | undefined = undefined
+  /** The connection of the answering (else the latest) attempt, and its host: the coordinator reported. */
+  private coordinator: Connection | undefined = undefined
+  coordinatorHost: Host | undefined = undefined
+  /** What the request is, for its metrics, tracker and spans (set by the Session before `run`). */
+  operation: Operation = "execute"
+  queryText = ""
+  namespace: string | undefined = undefined
+  /** The spans of a traced request. */
+  trace: RequestTrace | undefined = undefined
+  /** When the first attempt went out, and when the answer came (0: not yet), for the request's latency. */
+  protected startedAt = 0
+  private answeredAt = 0
+  /** Attempts sent so far, over every execution. */
+  protected attempts = 0
+  /** An exception a tracker's `onNodeError` threw, logged with the outcome. */
+  private trackerThrew: unknown = undefined
 
   constructor(
     protected readonly ctx: RequestContext,
@@ -146,6 +177,7 @@ export abstract class RequestHandler<A> extends Execution implements WaitingRequ
     if (pick === undefined || pick === "busy") return this.failed(exec, notSent(host.endpoint, pick))
     exec.conn = pick
     this.coordinator = pick
+    this.coordinatorHost = host
     this.attempt(exec, pick)
   }
 
@@ -155,6 +187,9 @@ export abstract class RequestHandler<A> extends Execution implements WaitingRequ
     exec.metrics = m
     exec.started = performance.now()
     m.requestStarted()
+    // The request's start is its first attempt's (one clock read fewer per request).
+    if ((exec.attemptNumber = ++this.attempts) === 1) this.startedAt = exec.started
+    if (this.trace !== undefined) exec.span = this.trace.attemptStarted(exec.host, exec.index, exec.retryCount)
     exec.pending = true
     exec.id = conn.send(message, options, exec.callback)
   }
@@ -164,19 +199,26 @@ export abstract class RequestHandler<A> extends Execution implements WaitingRequ
     exec.pending = false
     const conn = exec.conn!
     const m = exec.metrics!
-    const latency = performance.now() - exec.started
+    const now = performance.now()
+    const latency = now - exec.started
     if (failure !== undefined) {
       const error = fromConnectionFailure(failure, hostIdOf(conn))
       m.requestEnded(latency, error._tag)
+      if (exec.span !== undefined) this.trace!.attemptEnded(exec.span, error)
       return this.failed(exec, error)
     }
     if (res!._tag === "Error") {
       const error = CqlError.fromWire(res.error, hostIdOf(conn))
       m.requestEnded(latency, error._tag)
+      if (exec.span !== undefined) this.trace!.attemptEnded(exec.span, error)
       if (error._tag === "Unprepared" && !exec.reprepared && this.reprepare(exec, conn)) return
       return this.failed(exec, error)
     }
     m.requestEnded(latency, undefined)
+    if (exec.span !== undefined) this.trace!.attemptEnded(exec.span, undefined)
+    this.coordinator = conn
+    this.coordinatorHost = exec.host
+    this.answeredAt = now
     this.complete(this.onAnswer(res!, conn))
   }
 
@@ -189,17 +231,19 @@ export abstract class RequestHandler<A> extends Execution implements WaitingRequ
   protected failed(exec: Execution, error: CqlError.RequestError): void {
     if (this.done) return
     ;(this.errors ??= new Map()).set(exec.host.endpoint, error)
+    if (this.ctx.tracker?.onNodeError !== undefined) this.nodeError(this.ctx.tracker.onNodeError, exec, error)
     // Never sent: no decision to make and no retry to count.
     if (error._tag === "BusyConnection" || error._tag === "NoConnection") return this.nextHost(exec)
     const decision = RetryPolicy.decide(this.profile.retry, error, { retryCount: exec.retryCount, idempotent: this.idempotent })
     switch (decision._tag) {
       case "RetrySameHost":
       case "RetryNextHost":
+        exec.metrics?.retried(error._tag)
         exec.retryCount++
         if (decision.consistency !== undefined) exec.consistency = decision.consistency
         return decision._tag === "RetrySameHost" ? this.sendTo(exec, exec.host) : this.nextHost(exec)
       case "Rethrow":
-        return this.complete(Effect.fail(error))
+        return this.fail(error)
       case "Ignore":
         return this.complete(this.ignored(exec.conn, error))
     }
@@ -209,7 +253,29 @@ export abstract class RequestHandler<A> extends Execution implements WaitingRequ
     const n = this.hosts.next()
     if (n.done !== true) return this.sendTo(exec, n.value)
     // The plan is shared: once empty, no execution can start again; the last one running fails the request.
-    if (--this.running === 0) this.complete(Effect.fail(this.noHostAvailable()))
+    if (--this.running === 0) this.fail(this.noHostAvailable())
+  }
+
+  /** The tracker's `onNodeError`, which must not break the request: what it throws is logged at the end. */
+  private nodeError(onNodeError: NonNullable<RequestTracker.RequestTracker["onNodeError"]>, exec: Execution, error: CqlError.RequestError): void {
+    // NoConnection / BusyConnection: the host could not take it, so nothing was sent.
+    const sent = error._tag !== "NoConnection" && error._tag !== "BusyConnection"
+    try {
+      onNodeError(
+        {
+          operation: this.operation,
+          query: this.queryText,
+          keyspace: this.namespace,
+          host: exec.host.endpoint,
+          latencyMs: sent ? performance.now() - exec.started : 0,
+          attempt: sent ? exec.attemptNumber : this.attempts + 1,
+          execution: exec.index
+        },
+        error
+      )
+    } catch (thrown) {
+      this.trackerThrew = thrown
+    }
   }
 
   /** A speculative execution after `delay`, then the next one the policy gives, while no answer came. */
@@ -220,11 +286,13 @@ export abstract class RequestHandler<A> extends Execution implements WaitingRequ
       const n = this.hosts.next()
       if (n.done === true) return
       const exec = new Execution(this as RequestHandler<unknown>)
+      exec.index = started
       ;(this.speculative ??= []).push(exec)
       this.running++
       const following = this.profile.speculativeExecution.nextExecution(started + 1)
       if (Option.isSome(following)) this.schedule(started + 1, following.value)
       this.sendTo(exec, n.value)
+      exec.metrics?.speculativeStarted()
     }, Duration.toMillis(delay))
   }
 
@@ -245,11 +313,59 @@ export abstract class RequestHandler<A> extends Execution implements WaitingRequ
     return this.done
   }
 
-  protected complete(outcome: Effect.Effect<A, CqlError.RequestError>): void {
+  get speculativeCount(): number {
+    return this.speculative?.length ?? 0
+  }
+
+  protected fail(error: CqlError.RequestError): void {
+    this.complete(Effect.fail(error), error)
+  }
+
+  /** The request's outcome, once: `error` when it failed (an outcome that fails later, in shaping, is a success here). */
+  protected complete(outcome: Effect.Effect<A, CqlError.RequestError>, error?: CqlError.RequestError): void {
     if (this.done) return
     this.end()
     this.waiting?.settled(this)
-    this.resume(outcome)
+    const ctx = this.ctx
+    // A request no host could take never started: 0.
+    const latencyMs = this.startedAt === 0 ? 0 : (this.answeredAt === 0 ? performance.now() : this.answeredAt) - this.startedAt
+    const facts = queryFacts(this.queryText)
+    const operation = operationName(this.operation, facts)
+    const namespace = facts.keyspace ?? this.namespace
+    const errorType = error?._tag
+    const conn = this.coordinator
+    if (conn === undefined) ctx.metrics.unroutedOperationEnded(operation, namespace, latencyMs / 1000, errorType)
+    else ctx.metricsOf(conn).operationEnded(operation, namespace, latencyMs / 1000, errorType)
+    if (this.trace !== undefined) this.trace.requestEnded(this, error)
+    const tracker = ctx.tracker
+    this.resume(tracker === undefined && this.trackerThrew === undefined ? outcome : this.tracked(tracker, latencyMs, namespace, error, outcome))
+  }
+
+  /** The outcome after the tracker's `onSuccess` / `onError` (and its Effect, run first in the caller's fiber). */
+  private tracked(
+    tracker: RequestTracker.RequestTracker | undefined,
+    latencyMs: number,
+    keyspace: string | undefined,
+    error: CqlError.RequestError | undefined,
+    outcome: Effect.Effect<A, CqlError.RequestError>
+  ): Effect.Effect<A, CqlError.RequestError> {
+    const info: RequestTracker.RequestInfo = {
+      operation: this.operation,
+      query: this.queryText,
+      keyspace,
+      host: this.coordinatorHost?.endpoint,
+      latencyMs,
+      attempts: this.attempts
+    }
+    const before: Array<Effect.Effect<void>> = []
+    if (this.trackerThrew !== undefined) before.push(Effect.logError("a request tracker's onNodeError threw (the request is not affected)", Cause.die(this.trackerThrew)))
+    try {
+      const r = error === undefined ? tracker?.onSuccess?.(info) : tracker?.onError?.(info, error)
+      if (Effect.isEffect(r)) before.push(Effect.catchAllCause(r, (cause) => Effect.logError("a request tracker's Effect failed (the request is not affected)", cause)))
+    } catch (thrown) {
+      before.push(Effect.logError("a request tracker threw (the request is not affected)", Cause.die(thrown)))
+    }
+    return before.length === 0 ? outcome : Effect.zipRight(Effect.all(before, { discard: true }), outcome)
   }
 
   /** The fiber stopped waiting (its slot calls this): every attempt in flight is cancelled. */
@@ -273,6 +389,7 @@ export abstract class RequestHandler<A> extends Execution implements WaitingRequ
     exec.pending = false
     exec.conn!.cancel(exec.id)
     exec.metrics!.requestEnded(performance.now() - exec.started, "Interrupted")
+    if (exec.span !== undefined) this.trace!.attemptEnded(exec.span, "cancelled")
   }
 }
 
@@ -380,10 +497,13 @@ export class PrepareRequest extends RequestHandler<Registry.PreparedStatement> {
   }
   // Through the prepare handler: concurrent PREPAREs of one statement on one host share one request.
   protected attempt(exec: Execution, conn: Connection): void {
-    this.coordinator = conn
-    this.ctx.prepares.prepareOn(conn, this.query, this.keyspace, (error, prepared) =>
-      error === undefined ? this.complete(Effect.succeed(prepared!)) : this.failed(exec, error)
-    )
+    if ((exec.attemptNumber = ++this.attempts) === 1) this.startedAt = performance.now()
+    const span = this.trace?.attemptStarted(exec.host, exec.index, exec.retryCount)
+    this.ctx.prepares.prepareOn(conn, this.query, this.keyspace, (error, prepared) => {
+      if (span !== undefined) this.trace!.attemptEnded(span, error)
+      if (error !== undefined) return this.failed(exec, error)
+      this.complete(Effect.succeed(prepared!))
+    })
   }
   protected ignored(_conn: Connection | undefined, error: CqlError.RequestError) {
     return Effect.fail(error)

@@ -24,7 +24,7 @@ import * as Statement from "../../Statement.js"
 import * as TokenMap from "../../TokenMap.js"
 import { bindByName, hasValues, isNamed } from "./messages.js"
 import { BatchRequest, ExecuteRequest, PrepareRequest, QueryRequest, type RequestContext, type RequestHandler, type Resume } from "./requestHandler.js"
-import { inSpan, isTraced, type Operation } from "./spans.js"
+import { inRequestSpan, isTraced, type Operation, type RequestTrace, type SpanRequest, type SpanSettings } from "./spans.js"
 import * as UdtMapping from "./udtMapping.js"
 import * as WaitingRequests from "./waitingRequests.js"
 
@@ -37,6 +37,7 @@ export interface SessionSettings {
   readonly profiles: ExecutionProfile.Profiles
   /** `USE ks`: the Session's own keyspace change. */
   readonly use: (keyspace: string) => Effect.Effect<ResultSet<never>, CqlError.RequestError>
+  readonly spans: SpanSettings
 }
 
 /** The children of a batch, bound, and its routing key. */
@@ -95,16 +96,16 @@ export class SessionRequests {
 
   /**
    * Runs `handler` over `plan`: through the Session's throttler when it has one (a request that has to wait is started
-   * again, `throttled` false, once it has a slot); then in a span when the fiber is traced (a second `Effect.async` inside it), else
-   * directly, with the fiber's slot so that a fiber that stops waiting cancels it.
+   * again, `throttled` false, once it has a slot); then in a span when the fiber is traced (a second `Effect.async`
+   * inside it), or under its paging stream's span (`streamTrace`), else directly, with the fiber's slot so that a
+   * fiber that stops waiting cancels it. `options` are the request's, over its profile (for its span).
    */
   private start<A>(
     handler: RequestHandler<A>,
     plan: Iterable<Host>,
     fiber: RuntimeFiber | undefined,
-    operation: Operation,
-    query: string,
-    keyspace: string | undefined,
+    options: Statement.QueryOptions | Statement.BatchOptions | undefined,
+    streamTrace: RequestTrace | undefined,
     resume: Resume<A>,
     throttled = true
   ): void {
@@ -112,15 +113,50 @@ export class SessionRequests {
     // A free slot costs a counter check; only a request that has to wait allocates its restart.
     if (throttled && throttle !== undefined && !throttle.tryStart()) {
       return throttle.enqueue(
-        () => this.start(handler, plan, fiber, operation, query, keyspace, resume, false),
+        () => this.start(handler, plan, fiber, options, streamTrace, resume, false),
         (error) => resume(Effect.fail(error)),
         fiber === undefined ? undefined : WaitingRequests.of(fiber)
       )
     }
     if (fiber === undefined) return handler.run(plan, resume, undefined)
     const waiting = WaitingRequests.of(fiber)
-    if (!isTraced(fiber)) return handler.run(plan, resume, waiting)
-    resume(inSpan(operation, query, keyspace, handler, Effect.async<A, CqlError.RequestError>((r) => handler.run(plan, r, waiting))))
+    if (streamTrace !== undefined) handler.trace = streamTrace
+    else if (isTraced(fiber)) {
+      return resume(
+        inRequestSpan(this.spanRequest(handler, options), this.settings.spans, (trace) =>
+          Effect.async<A, CqlError.RequestError>((r) => {
+            handler.trace = trace
+            handler.run(plan, r, waiting)
+          })
+        )
+      )
+    }
+    handler.run(plan, resume, waiting)
+  }
+
+  /** What a request's span says of it. */
+  spanRequest(
+    handler: { readonly operation: Operation; readonly queryText: string; readonly namespace: string | undefined },
+    options: Statement.QueryOptions | Statement.BatchOptions | undefined
+  ): SpanRequest {
+    const profile = this.sessionProfile
+    const operation = handler.operation
+    return {
+      operation,
+      query: handler.queryText,
+      namespace: handler.namespace,
+      consistency: operation === "prepare" ? undefined : (options?.consistency ?? profile.consistency),
+      pageSize: operation === "execute" ? ((options as Statement.QueryOptions | undefined)?.pageSize ?? profile.pageSize) : undefined,
+      idempotent: operation === "prepare" || options?.idempotent === true
+    }
+  }
+
+  /** Labels `handler` for its metrics, tracker and spans. */
+  private label<H extends { operation: Operation; queryText: string; namespace: string | undefined }>(handler: H, operation: Operation, query: string, keyspace: string | undefined): H {
+    handler.operation = operation
+    handler.queryText = query
+    handler.namespace = keyspace
+    return handler
   }
 
   /**
@@ -143,8 +179,17 @@ export class SessionRequests {
     return Either.isRight(encoded) ? encoded.right : encoded.left
   }
 
-  /** A statement's request; `extra` options go over the statement's own (a page's paging state). */
-  statement<A>(statement: Statement.Statement<A>, extra: Statement.QueryOptions | undefined, fiber: RuntimeFiber | undefined, resume: Resume<ResultSet<A>>): void {
+  /**
+   * A statement's request; `extra` options go over the statement's own (a page's paging state). A page of a traced
+   * paging stream runs under the stream's span (`streamTrace`).
+   */
+  statement<A>(
+    statement: Statement.Statement<A>,
+    extra: Statement.QueryOptions | undefined,
+    fiber: RuntimeFiber | undefined,
+    resume: Resume<ResultSet<A>>,
+    streamTrace?: RequestTrace
+  ): void {
     const params = this.paramsOf(statement)
     if (params instanceof CqlError.SchemaMismatch) return resume(Effect.fail(params))
     const own = extra === undefined ? statement.options : { ...statement.options, ...extra }
@@ -157,14 +202,14 @@ export class SessionRequests {
       if (target !== undefined) return resume(this.settings.use(target))
       const handler = new QueryRequest(this.ctx, profile, o?.idempotent === true, statement, params, o, this.ctx.messages.keyspaceOf(o, this.keyspace))
       const plan = profile.loadBalancing.newQueryPlan(this.view(), { keyspace: ks, consistency: o?.consistency ?? profile.consistency })
-      return this.start(handler, plan, fiber, "execute", statement.query, ks, resume)
+      return this.start(this.label(handler, "execute", statement.query, ks), plan, fiber, o, streamTrace, resume)
     }
     const cached = this.ctx.registry.getPrepared(ks, statement.query)
-    if (cached !== undefined) return this.execute(statement, cached, params, o, profile, ks, fiber, resume)
+    if (cached !== undefined) return this.execute(statement, cached, params, o, profile, ks, fiber, streamTrace, resume)
     this.prepare(statement.query, ks, profile, fiber, (outcome) =>
       resume(
         Effect.flatMap(outcome, (prepared) =>
-          Effect.async<ResultSet<A>, CqlError.RequestError>((r) => this.execute(statement, prepared, params, o, profile, ks, fiber, r))
+          Effect.async<ResultSet<A>, CqlError.RequestError>((r) => this.execute(statement, prepared, params, o, profile, ks, fiber, streamTrace, r))
         )
       )
     )
@@ -179,6 +224,7 @@ export class SessionRequests {
     profile: ExecutionProfile.ExecutionProfile,
     ks: string | undefined,
     fiber: RuntimeFiber | undefined,
+    streamTrace: RequestTrace | undefined,
     resume: Resume<ResultSet<A>>
   ): void {
     const values = this.bindValues(prepared, params)
@@ -189,7 +235,7 @@ export class SessionRequests {
       consistency: o?.consistency ?? profile.consistency
     })
     const handler = new ExecuteRequest(this.ctx, profile, o?.idempotent === true, statement, prepared, values, o)
-    this.start(handler, plan, fiber, "execute", statement.query, ks, resume)
+    this.start(this.label(handler, "execute", statement.query, ks), plan, fiber, o, streamTrace, resume)
   }
 
   /** PREPARE over the plan; once one node has it, the Executor prepares it on the others in the background. */
@@ -203,7 +249,7 @@ export class SessionRequests {
     const { ctx, metadata, executor } = this.settings
     const pools = ctx.pools
     const plan = profile.loadBalancing.newQueryPlan(this.view(), { keyspace: ks })
-    this.start(new PrepareRequest(ctx, profile, query, ks), plan, fiber, "prepare", query, ks, (outcome) =>
+    this.start(this.label(new PrepareRequest(ctx, profile, query, ks), "prepare", query, ks), plan, fiber, undefined, undefined, (outcome) =>
       resume(Effect.tap(outcome, () => executor.submit("prepare on all hosts", ctx.prepares.everywhere(pools, metadata.current().hosts.keys(), query, ks))))
     )
   }
@@ -257,6 +303,7 @@ export class SessionRequests {
     const consistency: Consistency.Consistency = o?.consistency ?? profile.consistency
     const handler = new BatchRequest(this.ctx, profile, o?.idempotent === true, children, o, this.ctx.messages.keyspaceOf(o, this.keyspace))
     const plan = profile.loadBalancing.newQueryPlan(this.view(), { keyspace: ks, routingKey, consistency })
-    this.start(handler, plan, fiber, "batch", "BATCH", ks, resume)
+    const text = statements.map((st) => (typeof st === "string" ? st : st.query)).join("; ")
+    this.start(this.label(handler, "batch", text, ks), plan, fiber, o, undefined, resume)
   }
 }
