@@ -16,6 +16,7 @@ import * as Copy from "./Copy.js"
 import { describe } from "./Describe.js"
 import { split } from "./Input.js"
 import * as ResultFormat from "./ResultFormat.js"
+import { formatTrace } from "./Tracing.js"
 
 /** Where the shell prints, and how it asks for the next page. */
 export interface ShellIO {
@@ -113,16 +114,19 @@ export const make = (options: {
         let pagingState: Buffer | undefined
         let shown = 0
         let columns: ReadonlyArray<Rows.ColumnSpec> = []
+        let tracingId: string | undefined
         for (;;) {
           const rs = yield* session.execute(text, undefined, {
             consistency: settings.consistency,
             serialConsistency: settings.serialConsistency,
             pageSize,
-            tracing: settings.tracing,
+            // The statement's trace is its first request's; later pages are not traced.
+            tracing: settings.tracing && pagingState === undefined,
             ...(pagingState === undefined ? {} : { pagingState })
           })
+          tracingId ??= rs.tracingId
           for (const w of rs.warnings) yield* io.error(`Warning: ${w}\n`)
-          if (rs.columns.length === 0) return
+          if (rs.columns.length === 0) break
           columns = rs.columns
           if (gather) for (const r of rs.rows) gathered.push(r)
           else if (rs.rows.length > 0 || shown === 0) yield* printRows(rs.rows, columns, shown + 1, shown === 0)
@@ -131,8 +135,11 @@ export const make = (options: {
           if (pagingState === undefined) break
           if (!gather && io.more !== undefined && !(yield* io.more)) break
         }
-        if (gather) yield* printRows(gathered, columns, 1, true)
-        if (settings.output === "table") yield* io.write(`\n(${shown} rows)\n`)
+        if (columns.length > 0) {
+          if (gather) yield* printRows(gathered, columns, 1, true)
+          if (settings.output === "table") yield* io.write(`\n(${shown} rows)\n`)
+        }
+        if (tracingId !== undefined) yield* io.write(formatTrace(yield* session.queryTrace(tracingId)))
       })
 
     const consistencyCommand = (serial: boolean, arg: string) => {

@@ -61,6 +61,17 @@ describe("effect-cql shell -e", () => {
     expect(r.code).toBe(2)
   })
 
+  it("TRACING ON prints the statement's trace events, read back through the driver", async () => {
+    const r = await runShell(["-e", `TRACING ON; SELECT id FROM ${ks}.things WHERE id = 1; TRACING OFF; SELECT id FROM ${ks}.things WHERE id = 1`])
+    expect(r.code).toBe(0)
+    const traces = r.stdout.split("Tracing session: ")
+    // One trace: the statement after TRACING OFF has none.
+    expect(traces).toHaveLength(2)
+    expect(traces[1]).toMatch(/^[0-9a-f-]{36}\n\n activity +\| timestamp +\| source +\| source_elapsed \| client\n/)
+    expect(traces[1]).toMatch(/Executing single-partition query on things \| [\d-]+ [\d:.]+\+0000 \| 127\.0\.0\.1 \| +\d+ \|/)
+    expect(traces[1]).toMatch(/ Request complete \| .* \| 127\.0\.0\.1 \| +\d+ \|/)
+  })
+
   it("--output json prints JSON Lines, --output csv a header and records", async () => {
     const json = await runShell(["--output", "json", "-e", `SELECT id, name, tags, p, b, v FROM ${ks}.things WHERE id = 1`])
     expect(json.code).toBe(0)
