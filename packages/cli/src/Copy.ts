@@ -114,10 +114,10 @@ const columnsOf = (md: Metadata.Metadata, c: CopyCommand, keyspace: string): Eit
   return Either.right(out)
 }
 
-/** Calls `report` with a progress line at most every 500 ms. */
+/** Calls `report` with a progress line at most every 500 ms; `done` clears it. */
 const meter = (report: ((line: string) => void) | undefined, started: number) => {
   let last = 0
-  return (rows: number, fraction?: number) => {
+  const update = (rows: number, fraction?: number) => {
     const now = Date.now()
     if (report === undefined || now - last < 500) return
     last = now
@@ -125,6 +125,10 @@ const meter = (report: ((line: string) => void) | undefined, started: number) =>
     const bar = fraction === undefined ? "" : `[${"#".repeat(Math.round(fraction * 30)).padEnd(30, ".")}] ${Math.floor(fraction * 100)}% `
     report(`${bar}${rows} rows; ${rate} rows/s`)
   }
+  const done = () => {
+    if (report !== undefined && last > 0) report("")
+  }
+  return { update, done }
 }
 
 const seconds = (ms: number) => (ms / 1000).toFixed(3)
@@ -180,11 +184,12 @@ export const copyTo = (
           let text = ""
           for (const row of page) text += `${formatRecord(columns.map((col) => csvCell(row[col.name], col.type)), delimiter)}\n`
           rows += page.length
-          progress(rows)
+          progress.update(rows)
           return writeTo(out, text)
         })
       )
     )
+    progress.done()
     return `${rows} rows exported to 1 files in ${seconds(Date.now() - started)} seconds.\n`
   }).pipe(Effect.scoped)
 
@@ -285,7 +290,7 @@ export const copyFrom = (
       if (Either.isRight(result)) imported++
       else if (attempt < maxAttempts && transient.has(result.left._tag)) retries.push(p)
       else reject(p.record.line, `${result.left._tag}: ${result.left.message}`, p.record.raw)
-      progress(imported, size === 0 ? 1 : bytes / size)
+      progress.update(imported, size === 0 ? 1 : bytes / size)
     }
     yield* BulkExecution.runStream(statements, {
       concurrency,
@@ -307,6 +312,7 @@ export const copyFrom = (
       const e = errors
       yield* Effect.async<void>((resume) => void e.end(() => resume(Effect.void)))
     }
+    progress.done()
     const elapsed = Date.now() - started
     const rate = Math.round(imported / Math.max(0.001, elapsed / 1000))
     return (

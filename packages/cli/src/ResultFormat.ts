@@ -54,9 +54,9 @@ export const expanded = (rows: ReadonlyArray<Rows.Row>, columns: ReadonlyArray<R
         `-${"-".repeat(nameWidth)}-+-${"-".repeat(valueWidth)}-`,
         ...columns.map((c, i) => ` ${padEnd(c.name, nameWidth)} | ${r[i]!}`.trimEnd())
       ]
-      return `${lines.join("\n")}\n\n`
+      return `${lines.join("\n")}\n`
     })
-    .join("")
+    .join("\n")
 }
 
 /** The header record of `--output csv`. */

@@ -52,7 +52,7 @@ describe("result layout", () => {
   })
 
   it("expanded rows", () => {
-    expect(expanded(rows.slice(0, 1), columns)).toBe("@ Row 1\n------+-----\n id   | 1\n name | Ada\n\n")
+    expect(expanded(rows.slice(0, 1), columns)).toBe("@ Row 1\n------+-----\n id   | 1\n name | Ada\n")
   })
 
   it("JSON Lines", () => {
