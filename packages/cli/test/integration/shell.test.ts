@@ -81,8 +81,11 @@ describe("effect-cql shell -e", () => {
   })
 
   it("takes its settings from the environment, and says why it cannot connect", async () => {
-    const env = await runShell(["-e", "SHOW HOST"], { env: { EFFECT_CQL_HOSTS: "127.0.0.1", EFFECT_CQL_KEYSPACE: ks } })
-    expect(env.stdout).toMatch(/^Connected to .* at 127\.0\.0\.1:9042\.\n$/)
+    const env = await runShell(["-e", "SHOW HOST; SHOW VERSION; SELECT id FROM things WHERE id = 1"], {
+      env: { EFFECT_CQL_HOSTS: "127.0.0.1", EFFECT_CQL_KEYSPACE: ks, EFFECT_CQL_PROTOCOL_VERSION: "4" }
+    })
+    expect(env.stderr).toBe("")
+    expect(env.stdout).toMatch(/^Connected to .* at 127\.0\.0\.1:9042\.\n\[effect-cql .* \| Native protocol v4\]\n id\n----\n  1\n/)
     const down = await runShell(["-e", "SHOW HOST"], { env: { EFFECT_CQL_PORT: "1" } })
     expect(down.code).toBe(1)
     expect(down.stderr).toMatch(/^effect-cql: could not connect: .*127\.0\.0\.1:1/)
@@ -108,12 +111,19 @@ describe("effect-cql shell -f", () => {
   it("runs a file's statements, naming the file and line of a failure", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cli-"))
     const file = path.join(dir, "script.cql")
-    fs.writeFileSync(file, `-- a comment\nUSE ${ks};\nSELECT id,\n  name FROM things\n  WHERE id = 1;\nSELECT nope FROM things;\nEXPAND ON\nSELECT id FROM things WHERE id = 1;\n`)
+    fs.writeFileSync(path.join(dir, "more.cql"), "SELECT count(*)\n  FROM things;\nSELECT oops FROM things;\n")
+    fs.writeFileSync(
+      file,
+      `-- a comment\nUSE ${ks};\nSELECT id,\n  name FROM things\n  WHERE id = 1;\nSELECT nope FROM things;\nEXPAND ON\nSELECT id FROM things WHERE id = 1;\nSOURCE '${path.join(dir, "more.cql")}'\n`
+    )
     const r = await runShell(["-f", file])
     expect(r.code).toBe(2)
     expect(r.stderr).toMatch(/^script\.cql:6:Invalid: .*nope/)
     expect(r.stdout).toContain(" id | name\n----+------\n  1 |  Ada\n")
     expect(r.stdout).toContain("@ Row 1\n----+---\n id | 1\n")
+    // SOURCE runs another file; its failures name that file and line.
+    expect(r.stdout).toContain("@ Row 1\n-------+---\n count | 1\n")
+    expect(r.stderr).toMatch(/\nmore\.cql:3:Invalid: .*oops/)
   })
 })
 
