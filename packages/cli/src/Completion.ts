@@ -39,9 +39,9 @@ export const complete = (
     candidates = [...keywords, ...columnsNamedIn(line, md, current)]
   }
   const lower = word.toLowerCase()
-  const hits = [...new Set(candidates)].filter((c) => c.toLowerCase().startsWith(lower)).sort()
+  const hits = [...new Set(candidates)].filter((c) => c.toLowerCase().startsWith(lower))
   // Keywords complete in the case the user types them in.
-  return [hits.map((h) => (word !== "" && word === lower && keywords.includes(h) ? h.toLowerCase() : h)), word]
+  return [[...new Set(hits.map((h) => (word !== "" && word === lower && keywords.includes(h) ? h.toLowerCase() : h)))].sort(), word]
 }
 
 /** Columns of every table the line names (`ks.t`, or `t` in the keyspace in use). */

@@ -42,7 +42,7 @@ describe("Tab completion from the Metadata", () => {
     expect(complete("sel", md, undefined)).toEqual([["select"], "sel"])
     expect(complete("SEL", md, undefined)).toEqual([["SELECT"], "SEL"])
     expect(complete("SELECT n", md, undefined)[0]).toEqual(["not"])
-    expect(complete("UPDATE users SET n", md, "app")).toEqual([["name", "nickname"], "n"])
+    expect(complete("UPDATE users SET n", md, "app")).toEqual([["name", "nickname", "not"], "n"])
   })
 })
 
