@@ -181,7 +181,7 @@ describe("the interactive shell through a pipe", () => {
 })
 
 describe("the interactive shell on a terminal", () => {
-  it("completes names with Tab, pages with a more prompt, and Ctrl-C interrupts without leaving", async () => {
+  it("completes names with Tab, pages with a more prompt, Ctrl-C interrupts without leaving, COPY shows progress", async () => {
     const s = await ttyShell()
     await s.waitFor(/effect-cql> /)
     // Tab completes the keyspace name from the Metadata (typed apart: readline completes nothing in a paste).
@@ -207,6 +207,16 @@ describe("the interactive shell on a terminal", () => {
     at = s.output().length
     s.send("SHOW HOST\r")
     await s.waitFor(/Connected to .* at 127\.0\.0\.1:9042\./, at)
+    // COPY shows its progress on the terminal (rows, rows/s; a bar of the file read for FROM), then its summary.
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "cli-tty-")), "many.csv")
+    at = s.output().length
+    s.send(`COPY many TO '${file}'\r`)
+    await s.waitFor(new RegExp(`${manyRows} rows exported to 1 files`), at)
+    expect(s.output().slice(at)).toMatch(/\d+ rows; \d+ rows\/s/)
+    at = s.output().length
+    s.send(`COPY many FROM '${file}'\r`)
+    await s.waitFor(new RegExp(`${manyRows} rows imported from 1 files`), at)
+    expect(s.output().slice(at)).toMatch(/\[#*\.*\] \d+% \d+ rows; \d+ rows\/s/)
     s.send("EXIT\r")
     expect(await s.closed).toBe(0)
   })
