@@ -1,7 +1,8 @@
 /**
  * The interactive loop over Node's readline: a prompt, statements that may span lines (ended by `;`), history
  * kept in `~/.effect_cql_history` (on a terminal), tab completion from the Metadata (Completion.ts), and the more
- * prompt between pages. It reads from a terminal or from piped stdin alike (a test drives it through a pipe).
+ * prompt between pages. It reads from a terminal or from piped stdin alike (a test drives it through a pipe);
+ * piped, it prints no prompts, so its output is the results alone.
  *
  * Ctrl-C interrupts the running statement (interrupting its fiber cancels the request; the connection reclaims
  * the stream id when the late answer comes) and the shell goes on; with nothing running it drops the unfinished
@@ -92,8 +93,11 @@ export const make = (options: {
       Effect.gen(function* () {
         let buffer = ""
         for (;;) {
-          rl.setPrompt(buffer === "" ? shell.prompt() : "   ... ")
-          rl.prompt()
+          // Prompts only on a terminal: piped in, the output is the results alone (`... | effect-cql shell --output json`).
+          if (tty) {
+            rl.setPrompt(buffer === "" ? shell.prompt() : "   ... ")
+            rl.prompt()
+          }
           const input = yield* Queue.take(inputs)
           if (input._tag === "End") {
             if (!tty) return

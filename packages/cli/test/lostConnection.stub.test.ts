@@ -15,7 +15,6 @@ describe("a lost connection", () => {
       const node = server.nodes[0]!
       const s = yield* Effect.promise(() => pipedShell(["--host", node.contactPoint]))
       yield* Effect.addFinalizer(() => Effect.sync(() => s.child.kill()))
-      yield* Effect.promise(() => s.waitFor(/effect-cql> $/))
       s.send("SELECT v FROM ks.kv;\n")
       yield* Effect.promise(() => s.waitFor(/\(1 rows\)/))
 
