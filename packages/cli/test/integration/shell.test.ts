@@ -80,7 +80,7 @@ describe("effect-cql shell -e", () => {
     expect(csv.stdout).toBe(`id,name,tags\n1,Ada,"{'it''s', 'x'}"\n`)
   })
 
-  it("takes its settings from the environment, and says why it cannot connect", async () => {
+  it("takes its settings from the environment, and says why it cannot connect (no node, a TLS mismatch, no CA file)", async () => {
     const env = await runShell(["-e", "SHOW HOST; SHOW VERSION; SELECT id FROM things WHERE id = 1"], {
       env: { EFFECT_CQL_HOSTS: "127.0.0.1", EFFECT_CQL_KEYSPACE: ks, EFFECT_CQL_PROTOCOL_VERSION: "4" }
     })
@@ -89,6 +89,13 @@ describe("effect-cql shell -e", () => {
     const down = await runShell(["-e", "SHOW HOST"], { env: { EFFECT_CQL_PORT: "1" } })
     expect(down.code).toBe(1)
     expect(down.stderr).toMatch(/^effect-cql: could not connect: .*127\.0\.0\.1:1/)
+    // TLS asked of a node that speaks plain TCP: the handshake's failure is the reason given.
+    const tls = await runShell(["--ssl", "-e", "SHOW HOST"])
+    expect(tls.code).toBe(1)
+    expect(tls.stderr).toMatch(/^effect-cql: could not connect: NoHostAvailable: .*127\.0\.0\.1:9042.*SSL routines/)
+    const ca = await runShell(["--cafile", "/nonexistent/ca.pem", "-e", "SHOW HOST"])
+    expect(ca.code).toBe(1)
+    expect(ca.stderr).toBe("effect-cql: cannot read the CA file /nonexistent/ca.pem: ENOENT: no such file or directory, open '/nonexistent/ca.pem'\n")
   })
 
   it("asks for a password without echo when -u comes without -p (on a terminal)", async () => {
