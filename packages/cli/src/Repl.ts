@@ -89,6 +89,23 @@ export const make = (options: {
       progress: terminalProgress()
     }
 
+    /** Runs statements in order; Ctrl-C drops the rest of them. True after EXIT. */
+    const runAll = (shell: Shell, pieces: ReadonlyArray<{ readonly text: string }>) =>
+      Effect.gen(function* () {
+        for (const piece of pieces) {
+          const fiber = yield* Effect.fork(shell.run(piece.text))
+          running = fiber
+          const exit = yield* Fiber.await(fiber)
+          running = undefined
+          if (Exit.isInterrupted(exit)) {
+            yield* io.error("Interrupted.\n")
+            return false
+          }
+          if (Exit.isSuccess(exit) && exit.value === "exit") return true
+        }
+        return false
+      })
+
     const loop = (shell: Shell) =>
       Effect.gen(function* () {
         let buffer = ""
@@ -100,8 +117,9 @@ export const make = (options: {
           }
           const input = yield* Queue.take(inputs)
           if (input._tag === "End") {
-            if (!tty) return
-            yield* write("\n")
+            // Ctrl-D on a terminal leaves; piped input's last statement may lack its `;`.
+            if (tty) yield* write("\n")
+            else yield* runAll(shell, split(buffer, true).pieces)
             return
           }
           if (input._tag === "Interrupt") {
@@ -112,17 +130,7 @@ export const make = (options: {
           buffer += `${input.text}\n`
           const { pieces, rest } = split(buffer)
           buffer = rest
-          for (const piece of pieces) {
-            const fiber = yield* Effect.fork(shell.run(piece.text))
-            running = fiber
-            const exit = yield* Fiber.await(fiber)
-            running = undefined
-            if (Exit.isInterrupted(exit)) {
-              yield* io.error("Interrupted.\n")
-              break
-            }
-            if (Exit.isSuccess(exit) && exit.value === "exit") return
-          }
+          if (yield* runAll(shell, pieces)) return
         }
       })
     return { io, loop }
