@@ -18,10 +18,7 @@ export const shellCommandWords = new Set([
   "exit",
   "quit",
   "copy",
-  "help",
-  "capture",
-  "clear",
-  "cls"
+  "help"
 ])
 
 export interface Piece {

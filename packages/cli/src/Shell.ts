@@ -62,6 +62,15 @@ export interface Shell {
   readonly prompt: () => string
 }
 
+const help = `CQL statements end with ;. The shell's own commands end at the end of their line:
+  USE ks                          DESCRIBE CLUSTER | KEYSPACES | KEYSPACE [ks] | TABLES | TABLE t | TYPES | TYPE t | SCHEMA | name
+  CONSISTENCY [level]             SERIAL CONSISTENCY [level]
+  PAGING ON | OFF | n             EXPAND ON | OFF               TRACING ON | OFF
+  COPY ks.t [(cols)] TO | FROM 'file.csv' [WITH HEADER = true AND DELIMITER = ',' AND PAGESIZE = 1000
+                                          AND CONCURRENCY = 128 AND MAXATTEMPTS = 5 AND ERRFILE = 'file.err']
+  SOURCE 'file'                   SHOW VERSION | HOST           HELP                          EXIT | QUIT
+`
+
 /** The default page size when paging is off: pages are fetched at this size and printed as one table. */
 const fetchSize = 5000
 
@@ -204,6 +213,8 @@ export const make = (options: {
             return toggle("tracing", arg, "Now Tracing is enabled", "Disabled Tracing.")
           case "show":
             return show(arg)
+          case "help":
+            return io.write(help)
           case "describe":
           case "desc":
             return Either.match(describe(cluster.metadata.current(), arg, session.keyspace()), {

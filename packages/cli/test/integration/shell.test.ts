@@ -55,9 +55,10 @@ describe("effect-cql shell -e", () => {
   })
 
   it("prints a syntax error with its position and goes on with the next statement; exit status 2", async () => {
-    const r = await runShell(["-e", `SELEC 1; SELECT id FROM ${ks}.things WHERE id = 1`])
+    const r = await runShell(["-e", `SELEC 1; SELECT id FROM ${ks}.things WHERE id = 1; HELP`])
     expect(r.stderr).toMatch(/^SyntaxError: line 1:0 .*SELEC/)
     expect(r.stdout).toContain("(1 rows)")
+    expect(r.stdout).toContain("SOURCE 'file'")
     expect(r.code).toBe(2)
   })
 
