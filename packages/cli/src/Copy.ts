@@ -133,11 +133,24 @@ const meter = (report: ((line: string) => void) | undefined, started: number) =>
 
 const seconds = (ms: number) => (ms / 1000).toFixed(3)
 
-/** Writes text to a file stream, waiting when its buffer is full (constant memory for any size of table). */
-const writeTo = (out: fs.WriteStream, text: string) =>
-  Effect.async<void>((resume) => {
-    if (out.write(text)) resume(Effect.void)
-    else out.once("drain", () => resume(Effect.void))
+/**
+ * Writes text to a file stream, waiting when its buffer is full (constant memory for any size of table); a write
+ * that fails (a full disk) fails the COPY.
+ */
+const writeTo = (out: fs.WriteStream, file: string, text: string) =>
+  Effect.async<void, CopyError>((resume) => {
+    let done = false
+    const finish = (e?: Error | null) => {
+      if (done) return
+      done = true
+      out.off("drain", onDrain)
+      // A write after an earlier one failed reports the stream destroyed: the earlier error is the reason.
+      const reason = out.errored ?? e
+      resume(reason ? Effect.fail(new CopyError({ message: `${file}: ${reason.message}` })) : Effect.void)
+    }
+    const onDrain = () => finish()
+    if (out.write(text, (e) => e && finish(e))) finish()
+    else out.once("drain", onDrain)
   })
 
 /** A file stream, open, closed with the scope. */
@@ -146,7 +159,11 @@ const opened = <S extends NodeJS.EventEmitter & { readonly closed: boolean }>(fi
     Effect.async<S, CopyError>((resume) => {
       const s = open()
       s.once("error", (e: Error) => resume(Effect.fail(new CopyError({ message: `${file}: ${e.message}` }))))
-      s.once("ready", () => resume(Effect.succeed(s)))
+      s.once("ready", () => {
+        // From here on a failure reaches the caller through the write or read that meets it.
+        s.on("error", () => {})
+        resume(Effect.succeed(s))
+      })
     }),
     (s) =>
       Effect.async<void>((resume) => {
@@ -155,6 +172,15 @@ const opened = <S extends NodeJS.EventEmitter & { readonly closed: boolean }>(fi
         close(s)
       })
   )
+
+/** Flushes and closes a written file: what it could not write (a full disk) fails the COPY here. */
+const finishWrite = (out: fs.WriteStream, file: string) =>
+  Effect.async<void, CopyError>((resume) => {
+    out.end(() => {
+      const reason = out.errored
+      resume(reason ? Effect.fail(new CopyError({ message: `${file}: ${reason.message}` })) : Effect.void)
+    })
+  })
 
 const openWrite = (file: string) => opened(file, () => fs.createWriteStream(file), (s) => void s.end())
 const openRead = (file: string) =>
@@ -175,7 +201,7 @@ export const copyTo = (
     const started = Date.now()
     const progress = meter(options.progress, started)
     const out = yield* openWrite(c.file)
-    if (flag(c.options, "HEADER")) yield* writeTo(out, `${formatRecord(columns.map((col) => col.name), delimiter)}\n`)
+    if (flag(c.options, "HEADER")) yield* writeTo(out, c.file, `${formatRecord(columns.map((col) => col.name), delimiter)}\n`)
     const query = `SELECT ${columns.map((col) => SchemaExport.quoteName(col.name)).join(", ")} FROM ${SchemaExport.quoteName(keyspace)}.${SchemaExport.quoteName(c.table)}`
     let rows = 0
     yield* session.stream(query, undefined, { pageSize, consistency: options.consistency }).pipe(
@@ -185,10 +211,11 @@ export const copyTo = (
           for (const row of page) text += `${formatRecord(columns.map((col) => csvCell(row[col.name], col.type)), delimiter)}\n`
           rows += page.length
           progress.update(rows)
-          return writeTo(out, text)
+          return writeTo(out, c.file, text)
         })
       )
     )
+    yield* finishWrite(out, c.file)
     progress.done()
     return `${rows} rows exported to 1 files in ${seconds(Date.now() - started)} seconds.\n`
   }).pipe(Effect.scoped)
@@ -220,6 +247,8 @@ export const copyFrom = (
       rejected++
       if (errors === undefined) {
         errors = fs.createWriteStream(errFile)
+        // A failure to write it is reported once the import is done (finishWrite).
+        errors.on("error", () => {})
         void errors.write("line,error,record\n")
       }
       void errors.write(`${formatRecord([String(line), reason, raw])}\n`)
@@ -308,11 +337,12 @@ export const copyFrom = (
         { concurrency, onResult: (index, result) => settle(pass[index]!, result, attempt) }
       )
     }
-    if (errors !== undefined) {
-      const e = errors
-      yield* Effect.async<void>((resume) => void e.end(() => resume(Effect.void)))
-    }
     progress.done()
+    if (errors !== undefined) {
+      yield* finishWrite(errors, errFile).pipe(
+        Effect.mapError((e) => new CopyError({ message: `${imported} rows imported, ${rejected} rejected, but the error file failed: ${e.message}` }))
+      )
+    }
     const elapsed = Date.now() - started
     const rate = Math.round(imported / Math.max(0.001, elapsed / 1000))
     return (

@@ -140,11 +140,16 @@ describe("COPY TO then COPY FROM", () => {
 })
 
 describe("COPY FROM a file with bad rows", () => {
-  it("sends each bad row to the error file with its line number, and imports the rest", async () => {
+  it("sends each bad row to the error file with its line number, and imports the rest; a full disk is an error", async () => {
     const file = path.join(dir, "small.csv")
     const errors = path.join(dir, "small.err")
     fs.writeFileSync(file, ["id,n,t,l", "1,10,one,[1]", "2,12x,two,[2]", '3,30,"three', 'lines",[3]', "4,40,four", "5,50,five,\"[5, x]\"", "6,60,,", '7,70,"",[]', ""].join("\n"))
-    const r = await runShell(["-k", ks, "-e", `COPY small FROM '${file}' WITH HEADER = true AND ERRFILE = '${errors}'; SELECT id, n, t, l FROM small`])
+    const r = await runShell(["-k", ks, "-e", `COPY small FROM '${file}' WITH HEADER = true AND ERRFILE = '${errors}'; SELECT id, n, t, l FROM small; COPY small TO '/dev/full'; COPY small FROM '${file}' WITH HEADER = true AND ERRFILE = '/nonexistent/small.err'`])
+    // A file that cannot be written (a full device, an error file in no directory) fails the COPY with the reason.
+    expect(r.stderr).toBe(
+      "CopyError: /dev/full: ENOSPC: no space left on device, write\n" +
+        "CopyError: 4 rows imported, 3 rejected, but the error file failed: /nonexistent/small.err: ENOENT: no such file or directory, open '/nonexistent/small.err'\n"
+    )
     expect(r.stdout).toContain("4 rows imported from 1 files in")
     expect(r.stdout).toContain(`3 rows rejected: see ${errors}.`)
     expect(fs.readFileSync(errors, "utf8")).toBe(
