@@ -7,6 +7,7 @@ export default defineWorkspace([
   "packages/driver/vitest.config.ts",
   "packages/testing/vitest.config.ts",
   "packages/sql/vitest.config.ts",
+  "packages/cli/vitest.config.ts",
   {
     resolve: { alias },
     test: {

@@ -7,7 +7,7 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 
 const bench = path.dirname(fileURLToPath(import.meta.url))
-const entries = ["run", "stub-target", "lookups", "runners/raw", "runners/datastax", "runners/effect-cql", "chaos/run", "chaos/effect-cql", "chaos/datastax", "burst"]
+const entries = ["run", "stub-target", "lookups", "runners/raw", "runners/datastax", "runners/effect-cql", "chaos/run", "chaos/effect-cql", "chaos/datastax", "burst", "copy"]
 
 await esbuild.build({
   entryPoints: entries.map((e) => ({ in: path.join(bench, `${e}.ts`), out: e })),
