@@ -92,11 +92,32 @@ const runSource = <A>(
   let stopped = false
   let refilling = false
   let finished = false
+  /**
+   * What the caller's own code threw (the Iterable, `onResult`): the run starts nothing more, lets what is in
+   * flight finish, then dies with it. Thrown from a request's callback, it would otherwise escape into the
+   * connection's read loop.
+   */
+  let thrown: Cause.Cause<unknown> | undefined
 
   const finishIfDone = () => {
     if (!finished && inFlight === 0 && !refilling && (stopped || source.ended)) {
       finished = true
-      resume({ started, succeeded, failures })
+      if (thrown === undefined) resume({ started, succeeded, failures })
+      else die(thrown)
+    }
+  }
+
+  const callerThrew = (error: unknown) => {
+    thrown ??= Cause.die(error)
+    stopped = true
+  }
+
+  const report = (index: number, result: Either.Either<ResultSet<A>, RequestError>) => {
+    if (onResult === undefined) return
+    try {
+      onResult(index, result)
+    } catch (error) {
+      callerThrew(error)
     }
   }
 
@@ -107,7 +128,7 @@ const runSource = <A>(
       inFlight--
       if (Exit.isSuccess(exit)) {
         succeeded++
-        if (onResult !== undefined) onResult(index, Either.right(exit.value))
+        report(index, Either.right(exit.value))
       } else {
         // A request fails with a RequestError; anything else is a defect of the driver, and ends the run.
         const error = Cause.failureOption(exit.cause)
@@ -117,7 +138,7 @@ const runSource = <A>(
         }
         failures.push({ index, statement, error: error.value })
         if (options.stopOnFailure === true) stopped = true
-        if (onResult !== undefined) onResult(index, Either.left(error.value))
+        report(index, Either.left(error.value))
       }
       pump()
     })
@@ -129,7 +150,13 @@ const runSource = <A>(
     if (pumping) return
     pumping = true
     while (!stopped && inFlight < concurrency) {
-      const statement = source.next()
+      let statement: Statement.Statement<A> | undefined
+      try {
+        statement = source.next()
+      } catch (error) {
+        callerThrew(error)
+        break
+      }
       if (statement === undefined) {
         if (source.ended || refilling || source.refill === undefined) break
         refilling = true
@@ -152,7 +179,10 @@ const runSource = <A>(
   }
 }
 
-/** Runs every statement with at most `concurrency` in flight; see the module doc. Never fails: failures are reported. */
+/**
+ * Runs every statement with at most `concurrency` in flight; see the module doc. Never fails: failures are
+ * reported. It dies with what the Iterable or `onResult` throws, once the requests in flight have finished.
+ */
 export const run = <A = Rows.Row>(
   statements: Iterable<Statement.Statement<A>>,
   options: Options<A>

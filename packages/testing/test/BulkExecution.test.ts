@@ -1,7 +1,7 @@
 import { BulkExecution, CqlError, Statement } from "@effect-cql/driver"
 import type { ResultSet } from "@effect-cql/driver"
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, Either, Fiber, Schema, Stream } from "effect"
+import { Cause, Chunk, Effect, Either, Exit, Fiber, Schema, Stream } from "effect"
 import { TestSession } from "../src/index.js"
 
 const insert = (k: number): Statement.Statement => ({ query: "INSERT INTO kv (k) VALUES (?)", params: [k] })
@@ -55,6 +55,27 @@ describe("BulkExecution", () => {
       yield* BulkExecution.run(statements(), { concurrency: 4, onResult: () => void (pulledAtFirstResult < 0 && (pulledAtFirstResult = pulled)) })
       expect(pulledAtFirstResult).toBe(4)
       expect(pulled).toBe(30)
+    }).pipe(Effect.provide(layer)))
+
+  it.live("an Iterable or onResult that throws ends the run as a defect, after what is in flight finished; nothing escapes", () =>
+    Effect.gen(function* () {
+      function* statements() {
+        for (let k = 1; k <= 50; k++) yield insert(k * 10 + 1)
+        throw new Error("the generator broke")
+      }
+      let reported = 0
+      const exit = yield* Effect.exit(BulkExecution.run(statements(), { concurrency: 8, onResult: () => void reported++ })).pipe(Effect.timeout("5 seconds"))
+      expect(Exit.isFailure(exit) && Cause.isDie(exit.cause) && Cause.squash(exit.cause)).toEqual(new Error("the generator broke"))
+      expect(reported).toBe(50)
+      const again = yield* Effect.exit(
+        BulkExecution.run(Array.from({ length: 20 }, (_, k) => insert(k * 10 + 1)), {
+          concurrency: 4,
+          onResult: (index) => {
+            if (index === 5) throw new Error("onResult broke")
+          }
+        })
+      ).pipe(Effect.timeout("5 seconds"))
+      expect(Exit.isFailure(again) && Cause.squash(again.cause)).toEqual(new Error("onResult broke"))
     }).pipe(Effect.provide(layer)))
 
   it.live("stopOnFailure starts nothing after the first failure; those in flight finish", () =>
