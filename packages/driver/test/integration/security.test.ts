@@ -1,5 +1,6 @@
 /**
- * PasswordAuthenticator and client TLS, each on a node of its own started by the project's harness.
+ * PasswordAuthenticator and client TLS, each on a node of its own started by the project's harness. The shell's
+ * `--cafile` is checked on the TLS node here too, so that it needs no node of its own.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Session } from "@effect-cql/driver"
@@ -7,6 +8,7 @@ import { Effect, Layer, Redacted } from "effect"
 import { readFileSync } from "node:fs"
 import { inspect } from "node:util"
 import { type Cluster, startCluster } from "../../../../scripts/harness.js"
+import { runShell } from "../../../cli/test/integration/shellProcess.js"
 
 const version = <E>(layer: Layer.Layer<Session.Session, E>) =>
   Effect.map(Session.Session, (s) => s.execute("SELECT release_version FROM system.local")).pipe(
@@ -73,6 +75,17 @@ describe("TLS", () => {
       expect(err._tag).toBe("NoHostAvailable")
       expect(String(err)).toMatch(/altnames|Hostname|IP/i)
     }))
+
+  it("the shell: --cafile verifies the node's certificate and connects; --ssl alone rejects the unknown authority", async () => {
+    const query = ["-e", "SELECT release_version FROM system.local"]
+    const verified = await runShell(["--host", cluster.addresses[0]!, "--cafile", `${cluster.workDir}/tls/ca.pem`, ...query])
+    expect(verified.stderr).toBe("")
+    expect(verified.code).toBe(0)
+    expect(verified.stdout).toMatch(/release_version[\s\S]*5\.0\.\d+/)
+    const unknown = await runShell(["--host", cluster.addresses[0]!, "--ssl", ...query])
+    expect(unknown.code).toBe(1)
+    expect(unknown.stderr).toMatch(/self[- ]signed|certificate/i)
+  }, 60_000)
 
   it.live("an unknown certificate authority is rejected by default", () =>
     Effect.gen(function* () {
