@@ -108,8 +108,6 @@ export interface TracedOutcome {
   readonly speculativeCount: number
 }
 
-const errorExit = (error: CqlError.RequestError) => Exit.fail(error)
-
 /**
  * The spans of one traced request (or of one paging stream: its pages share it): the request span, and the clock,
  * tracer and context its attempts' spans are made with.
@@ -145,7 +143,7 @@ export class RequestTrace {
   attemptEnded(s: Tracer.Span, error: CqlError.RequestError | "cancelled" | undefined): void {
     if (error === "cancelled") s.attribute("cql.cancelled", true)
     else if (error !== undefined) s.attribute("error.type", error._tag)
-    s.end(this.clock.unsafeCurrentTimeNanos(), error === undefined || error === "cancelled" ? Exit.void : errorExit(error))
+    s.end(this.clock.unsafeCurrentTimeNanos(), error === undefined || error === "cancelled" ? Exit.void : Exit.fail(error))
   }
 
   /** The request's (or page's) end, on the request span: its coordinator, speculative executions and error type. */
