@@ -12,9 +12,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-summary="$(mktemp)"
-trap 'rm -f "$summary"' EXIT
-export TEST_SUMMARY_FILE="$summary"
+summary="$(mktemp)" failures="$(mktemp)"
+trap 'rm -f "$summary" "$failures"' EXIT
+export TEST_SUMMARY_FILE="$summary" TEST_FAILURES_FILE="$failures"
 vitest=(node_modules/vitest/vitest.mjs run --reporter=default --reporter=./scripts/summary-reporter.ts)
 status=0
 
@@ -32,5 +32,7 @@ pass "Node 24" scripts/node24.sh node "${vitest[@]}" \
   --exclude packages/cli/test/integration/copy.test.ts "$@"
 
 # The closing line: both passes added up (a pass that could not start adds nothing, and the exit status says so).
+# The failures are listed after it, so that a log cut to its tail still names them.
 awk '{ p += $1; f += $2; s += $3 } END { printf "\ntests: %d passed, %d failed, %d skipped\n", p, f, s }' "$summary"
+[ -s "$failures" ] && { echo "failed:"; sed 's/^/  /' "$failures"; }
 exit "$status"
