@@ -220,8 +220,7 @@ export const tokenAware = (child: LoadBalancingPolicy, options?: TokenAwareOptio
     distance: child.distance,
     newQueryPlan: (view, routing) => {
       const tokenMap = view.tokenMap
-      const plan = child.newQueryPlan(view, routing)
-      if (routing?.keyspace === undefined || routing.routingKey === undefined || tokenMap === undefined) return plan
+      if (routing?.keyspace === undefined || routing.routingKey === undefined || tokenMap === undefined) return child.newQueryPlan(view, routing)
       const replicas = tokenMap.replicasOfKey(routing.keyspace, routing.routingKey)
       const local: Array<Host> = []
       for (const r of replicas) {
@@ -229,8 +228,8 @@ export const tokenAware = (child: LoadBalancingPolicy, options?: TokenAwareOptio
         const h = view.hosts.get(r.endpoint)
         if (h !== undefined && isUp(h) && child.distance(h, view) === "local") local.push(h)
       }
-      if (local.length === 0) return plan
-      if (!shuffle) return inChildOrder(local, plan)
+      if (local.length === 0) return child.newQueryPlan(view, routing)
+      if (!shuffle) return inChildOrder(local, child.newQueryPlan(view, routing))
       for (let i = local.length - 1; i > 0; i--) {
         const j = Math.floor(Math.random() * (i + 1))
         const t = local[i]!
@@ -238,7 +237,7 @@ export const tokenAware = (child: LoadBalancingPolicy, options?: TokenAwareOptio
         local[j] = t
       }
       if (view.load !== undefined && local.length > 1) byHealth(local, view.load)
-      return new ReplicasFirst(local, plan[Symbol.iterator]())
+      return new ReplicasFirst(local, child, view, routing)
     }
   }
 }
@@ -263,16 +262,23 @@ const byHealth = (replicas: Array<Host>, load: HostLoad): void => {
   }
 }
 
-/** The replicas, then the rest of the child's plan without them. */
+/**
+ * The replicas, then the rest of the child's plan without them. The child's plan is made only when the replicas
+ * run out: most requests end on their first replica.
+ */
 class ReplicasFirst implements IterableIterator<Host> {
   private i = 0
+  private rest: Iterator<Host> | undefined = undefined
   constructor(
     private readonly replicas: ReadonlyArray<Host>,
-    private readonly rest: Iterator<Host>
+    private readonly child: LoadBalancingPolicy,
+    private readonly view: ClusterView,
+    private readonly routing: Routing
   ) {}
   next(): IteratorResult<Host> {
     if (this.i < this.replicas.length) return { done: false, value: this.replicas[this.i++]! }
-    for (let r = this.rest.next(); r.done !== true; r = this.rest.next()) if (!includes(this.replicas, r.value)) return r
+    const rest = (this.rest ??= this.child.newQueryPlan(this.view, this.routing)[Symbol.iterator]())
+    for (let r = rest.next(); r.done !== true; r = rest.next()) if (!includes(this.replicas, r.value)) return r
     return DONE
   }
   [Symbol.iterator](): IterableIterator<Host> {

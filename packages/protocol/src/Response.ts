@@ -11,7 +11,7 @@ import type * as Event from "./Event.js"
 import { read as readEvent, readSchemaChange, write as writeEvent, writeSchemaChange } from "./Event.js"
 import * as Frame from "./Frame.js"
 import { writeCheckedBytesMap, writeCheckedShortBytes, writeOrRollBack, writeV5ShortBytes } from "./internal/checked.js"
-import { catchDecode, decodeFail, encodeFail } from "./internal/fail.js"
+import { catchDecode, decodeFail, encodeFail, toDecodeError } from "./internal/fail.js"
 import { ByteReader } from "./internal/reader.js"
 import type { ProtocolVersion } from "./internal/version.js"
 import type { ByteWriter } from "./internal/writer.js"
@@ -175,16 +175,20 @@ export const decodeResponse = (
  * a server answers a STARTUP of a version it does not speak with a protocol error in its own version, which the
  * client must read to negotiate down (the ERROR layout of the simple codes is the same in every version).
  */
-export const decodeResponseEnvelope = (e: Frame.Envelope, ctx: DecodeContext = noContext): Either.Either<Response, DecodeError> =>
-  catchDecode(() => {
+// A try/catch of its own rather than `catchDecode`: this runs for every answer, and a closure per answer adds up.
+export const decodeResponseEnvelope = (e: Frame.Envelope, ctx: DecodeContext = noContext): Either.Either<Response, DecodeError> => {
+  try {
     if (!e.response) decodeFail(`a request envelope (${Frame.opcodeName(e.opcode)}) where a response was expected`)
     const v = e.version
     const version: ProtocolVersion | undefined =
       v === 4 || v === 5 ? v : e.opcode === Frame.Opcode.Error ? (v > 5 ? 5 : 4) : undefined
     return version === undefined
       ? decodeFail(`unsupported protocol version ${v}`)
-      : readResponse(new ByteReader(e.body), e.opcode, e.flags, version, ctx)
-  })
+      : Either.right(readResponse(new ByteReader(e.body), e.opcode, e.flags, version, ctx))
+  } catch (error) {
+    return Either.left(toDecodeError(error))
+  }
+}
 
 const readResponse = (
   r: ByteReader,

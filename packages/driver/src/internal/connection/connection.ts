@@ -16,7 +16,7 @@ import { handshake } from "./handshake.js"
 import { checkCapacity, StreamIds } from "./streamIds.js"
 import { WriteQueue } from "./writeQueue.js"
 
-import type { Callback, Columns, ConnectionFailure, ConnectionOptions, HandshakeTarget, SendOptions } from "./connectionTypes.js"
+import type { Callback, ConnectionFailure, ConnectionOptions, HandshakeTarget, SendOptions } from "./connectionTypes.js"
 
 export type { Callback, ConnectionFailure, ConnectionOptions, SendOptions } from "./connectionTypes.js"
 export { describeFailure } from "./connectionTypes.js"
@@ -53,7 +53,8 @@ export class Connection implements HandshakeTarget {
   private readonly ids: StreamIds
   private readonly state: Uint8Array
   private readonly callbacks: Array<Callback | undefined>
-  private readonly columns: Array<Columns | undefined>
+  /** Each request's send options, which are also what decoding its answer needs (the prepared result columns). */
+  private readonly decodeContexts: Array<SendOptions | undefined>
   private readonly timeouts: Float64Array
   private readonly deadlines: Deadlines
   private readonly out: WriteQueue
@@ -102,7 +103,7 @@ export class Connection implements HandshakeTarget {
     this.ids = new StreamIds(capacity)
     this.state = new Uint8Array(capacity)
     this.callbacks = new Array<Callback | undefined>(capacity).fill(undefined)
-    this.columns = new Array<Columns | undefined>(capacity).fill(undefined)
+    this.decodeContexts = new Array<SendOptions | undefined>(capacity).fill(undefined)
     this.timeouts = new Float64Array(capacity)
     this.deadlines = new Deadlines(capacity)
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs
@@ -191,7 +192,7 @@ export class Connection implements HandshakeTarget {
     const timeoutMs = opts.timeoutMs ?? this.requestTimeoutMs
     this.state[id] = LIVE
     this.callbacks[id] = cb
-    this.columns[id] = opts.resultColumns
+    this.decodeContexts[id] = opts
     this.timeouts[id] = timeoutMs
     const now = Date.now()
     if (this.live++ === 0) this.busySince = now
@@ -277,7 +278,7 @@ export class Connection implements HandshakeTarget {
       if (this.state[id] === LIVE) pending.push(this.callbacks[id]!)
       this.state[id] = FREE
       this.callbacks[id] = undefined
-      this.columns[id] = undefined
+      this.decodeContexts[id] = undefined
     }
     this.live = 0
     this.orphans = 0
@@ -329,14 +330,14 @@ export class Connection implements HandshakeTarget {
       return
     }
     const cb = this.callbacks[id]!
-    const columns = this.columns[id]
+    const decodeContext = this.decodeContexts[id]
     this.callbacks[id] = undefined
-    this.columns[id] = undefined
+    this.decodeContexts[id] = undefined
     this.state[id] = FREE
     this.deadlines.remove(id)
     this.ids.release(id)
     this.live--
-    const res = Response.decodeResponseEnvelope(env, columns === undefined ? undefined : { columns })
+    const res = Response.decodeResponseEnvelope(env, decodeContext)
     if (Either.isRight(res)) cb(undefined, res.right)
     else cb({ _tag: "Decode", error: res.left }, undefined)
     if (this.live === 0 && this.phase === "closing") this.destroy(this.closeCause!)
@@ -379,7 +380,7 @@ export class Connection implements HandshakeTarget {
   private orphan(id: number): void {
     this.state[id] = ORPHAN
     this.callbacks[id] = undefined
-    this.columns[id] = undefined
+    this.decodeContexts[id] = undefined
     this.deadlines.remove(id)
     this.live--
     this.orphans++

@@ -74,13 +74,15 @@ export const describeFailure = (f: ConnectionFailure): string => {
 
 export type Columns = NonNullable<Response.DecodeContext["columns"]>
 
-export interface SendOptions {
+/**
+ * A request's options. They are also its answer's decode context: `columns`, the prepared result columns, decode
+ * the Rows of an EXECUTE sent with skipMetadata (one object per request, none made per answer).
+ */
+export interface SendOptions extends Response.DecodeContext {
   /** Overrides the connection's `requestTimeoutMs`. */
   readonly timeoutMs?: number
   readonly tracing?: boolean
   readonly customPayload?: Readonly<Record<string, Buffer | null>>
-  /** The prepared result columns, to decode Rows of an EXECUTE sent with skipMetadata. */
-  readonly resultColumns?: Columns
 }
 
 export type Callback = (failure: ConnectionFailure | undefined, res: Response.Response | undefined) => void

@@ -3,14 +3,15 @@
  * `MurmurHash.hash3_x64_128` and `Murmur3Partitioner.getToken`).
  *
  * Written over 32-bit halves so that hashing a routing key allocates nothing: a BigInt version costs an
- * allocation per 64-bit operation. The result lands in `token.hi` (signed) and `token.lo` (unsigned), which
+ * allocation per 64-bit operation. The halves are kept as signed 32-bit integers, which V8 stores unboxed (small
+ * integers): an unsigned half above 2^31 written to a module-level register is a new heap number each time. The result lands in `token.hi` (signed) and `token.lo` (unsigned), which
  * order like the signed 64-bit token when compared hi first.
  */
 
 /** The last computed token: `hi` as a signed 32-bit integer, `lo` as an unsigned one. */
 export const token = { hi: 0, lo: 0 }
 
-// Registers of the last 64-bit operation, both halves unsigned.
+// Registers of the last 64-bit operation, both halves signed.
 let rh = 0
 let rl = 0
 
@@ -24,20 +25,20 @@ const mul = (ah: number, al: number, bh: number, bl: number): void => {
   const p01 = a0 * b1
   const p10 = a1 * b0
   const mid = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff)
-  rl = ((mid << 16) | (p00 & 0xffff)) >>> 0
-  rh = (a1 * b1 + (p01 >>> 16) + (p10 >>> 16) + (mid >>> 16) + Math.imul(al, bh) + Math.imul(ah, bl)) >>> 0
+  rl = (mid << 16) | (p00 & 0xffff)
+  rh = (a1 * b1 + (p01 >>> 16) + (p10 >>> 16) + (mid >>> 16) + Math.imul(al, bh) + Math.imul(ah, bl)) | 0
 }
 
 const add = (ah: number, al: number, bh: number, bl: number): void => {
-  const lo = al + bl
-  rl = lo >>> 0
-  rh = (ah + bh + (lo > 0xffffffff ? 1 : 0)) >>> 0
+  const lo = (al >>> 0) + (bl >>> 0)
+  rl = lo | 0
+  rh = (ah + bh + (lo > 0xffffffff ? 1 : 0)) | 0
 }
 
 /** Rotate left by n, 0 < n < 32. */
 const rotl = (h: number, l: number, n: number): void => {
-  rh = ((h << n) | (l >>> (32 - n))) >>> 0
-  rl = ((l << n) | (h >>> (32 - n))) >>> 0
+  rh = (h << n) | (l >>> (32 - n))
+  rl = (l << n) | (h >>> (32 - n))
 }
 
 // The constants, split into halves.
@@ -52,9 +53,9 @@ const F2L = 0x1a85ec53
 
 /** fmix64: k ^= k >>> 33; k *= F1; k ^= k >>> 33; k *= F2; k ^= k >>> 33. */
 const fmix = (h: number, l: number): void => {
-  mul(h, (l ^ (h >>> 1)) >>> 0, F1H, F1L)
-  mul(rh, (rl ^ (rh >>> 1)) >>> 0, F2H, F2L)
-  rl = (rl ^ (rh >>> 1)) >>> 0
+  mul(h, l ^ (h >>> 1), F1H, F1L)
+  mul(rh, rl ^ (rh >>> 1), F2H, F2L)
+  rl = rl ^ (rh >>> 1)
 }
 
 /** k1 *= c1; k1 = rotl(k1, 31); k1 *= c2 */
@@ -73,13 +74,13 @@ const mixK2 = (h: number, l: number): void => {
 
 /** With a mixed block k in the registers: h = rotl(h ^ k, r) + other; h = h * 5 + c. */
 const round = (hh: number, hl: number, r: number, oh: number, ol: number, c: number): void => {
-  rotl((hh ^ rh) >>> 0, (hl ^ rl) >>> 0, r)
+  rotl(hh ^ rh, hl ^ rl, r)
   add(rh, rl, oh, ol)
   mul(rh, rl, 0, 5)
   add(rh, rl, 0, c)
 }
 
-const le32 = (b: Uint8Array, o: number): number => (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0
+const le32 = (b: Uint8Array, o: number): number => b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)
 
 /**
  * Hashes `key` into `token`. Cassandra quirks kept on purpose: tail bytes are sign-extended (Java's
@@ -119,8 +120,8 @@ export const murmur3 = (key: Uint8Array): void => {
     for (let j = 0; j < tail; j++) {
       const b = key[base + j]!
       // (long) b, sign-extended, shifted left by 8 * (j mod 8)
-      const sh = b < 0x80 ? 0 : 0xffffffff
-      const sl = b < 0x80 ? b : (0xffffff00 | b) >>> 0
+      const sh = b < 0x80 ? 0 : -1
+      const sl = b < 0x80 ? b : 0xffffff00 | b
       const s = (j & 7) << 3
       let vh: number
       let vl: number
@@ -128,10 +129,10 @@ export const murmur3 = (key: Uint8Array): void => {
         vh = sh
         vl = sl
       } else if (s < 32) {
-        vh = ((sh << s) | (sl >>> (32 - s))) >>> 0
-        vl = (sl << s) >>> 0
+        vh = (sh << s) | (sl >>> (32 - s))
+        vl = sl << s
       } else {
-        vh = (sl << (s - 32)) >>> 0
+        vh = sl << (s - 32)
         vl = 0
       }
       if (j < 8) {
@@ -143,17 +144,17 @@ export const murmur3 = (key: Uint8Array): void => {
       }
     }
     if (tail > 8) {
-      mixK2(k2h >>> 0, k2l >>> 0)
-      h2h = (h2h ^ rh) >>> 0
-      h2l = (h2l ^ rl) >>> 0
+      mixK2(k2h, k2l)
+      h2h ^= rh
+      h2l ^= rl
     }
-    mixK1(k1h >>> 0, k1l >>> 0)
-    h1h = (h1h ^ rh) >>> 0
-    h1l = (h1l ^ rl) >>> 0
+    mixK1(k1h, k1l)
+    h1h ^= rh
+    h1l ^= rl
   }
   // Finalization: h1 ^= len; h2 ^= len; h1 += h2; h2 += h1; fmix both; h1 += h2.
-  h1l = (h1l ^ length) >>> 0
-  h2l = (h2l ^ length) >>> 0
+  h1l ^= length
+  h2l ^= length
   add(h1h, h1l, h2h, h2l)
   h1h = rh
   h1l = rl
@@ -165,11 +166,11 @@ export const murmur3 = (key: Uint8Array): void => {
   h1l = rl
   fmix(h2h, h2l)
   add(h1h, h1l, rh, rl)
-  if (rh === 0x80000000 && rl === 0) {
+  if (rh === -0x80000000 && rl === 0) {
     token.hi = 0x7fffffff
     token.lo = 0xffffffff
   } else {
-    token.hi = rh | 0
-    token.lo = rl
+    token.hi = rh
+    token.lo = rl >>> 0
   }
 }

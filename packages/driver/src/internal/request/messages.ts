@@ -148,10 +148,10 @@ export class Messages {
     if (timeout === undefined && !tracing) {
       if (resultColumns === undefined) return this.plainSendOptions
       let cached = this.byColumns.get(resultColumns)
-      if (cached === undefined) this.byColumns.set(resultColumns, (cached = { timeoutMs: this.defaults.requestTimeoutMs, tracing: false, resultColumns }))
+      if (cached === undefined) this.byColumns.set(resultColumns, (cached = { timeoutMs: this.defaults.requestTimeoutMs, tracing: false, columns: resultColumns }))
       return cached
     }
     const timeoutMs = timeout === undefined ? this.defaults.requestTimeoutMs : Duration.toMillis(timeout)
-    return resultColumns === undefined ? { timeoutMs, tracing } : { timeoutMs, tracing, resultColumns }
+    return resultColumns === undefined ? { timeoutMs, tracing } : { timeoutMs, tracing, columns: resultColumns }
   }
 }

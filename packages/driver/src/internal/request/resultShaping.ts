@@ -36,16 +36,19 @@ export const hostIdOf = (conn: Connection): string => {
   return id
 }
 
+/** The rows, columns and warnings of a result that has none: one frozen array, rather than three per write. */
+const none: ReadonlyArray<never> = Object.freeze([])
+
 export const toResultSet = (res: Res.Response, conn: Connection): ResultSet<Rows.Row> => {
-  const rows = res._tag === "Rows" ? res.rows : []
+  const rows = res._tag === "Rows" ? res.rows : none
   const first = rows[0]
   const applied = first === undefined ? undefined : first["[applied]"]
   return {
     rows,
-    columns: res._tag === "Rows" ? res.columns : [],
+    columns: res._tag === "Rows" ? res.columns : none,
     pagingState: res._tag === "Rows" ? res.metadata.pagingState : undefined,
     applied: typeof applied === "boolean" ? applied : undefined,
-    warnings: res.warnings ?? [],
+    warnings: res.warnings ?? none,
     tracingId: res.tracingId === undefined ? undefined : formatUuid(res.tracingId),
     customPayload: res.customPayload,
     schemaInAgreement: undefined,
@@ -55,11 +58,11 @@ export const toResultSet = (res: Res.Response, conn: Connection): ResultSet<Rows
 
 /** The result of a request whose error the retry policy chose to ignore: no rows. */
 export const emptyResultSet = (coordinator: string): ResultSet<never> => ({
-  rows: [],
-  columns: [],
+  rows: none,
+  columns: none,
   pagingState: undefined,
   applied: undefined,
-  warnings: [],
+  warnings: none,
   tracingId: undefined,
   customPayload: undefined,
   schemaInAgreement: undefined,
