@@ -139,18 +139,24 @@ export const encodeEnvelope = (init: EnvelopeInit): Either.Either<Buffer, Encode
  * Parses a 9-byte header from `b` at `at` (caller checks 9 bytes are there); rejects a length the spec does not
  * allow before any body is read. Throws a `DecodeError`: call inside `catchDecode`.
  */
-export const readHeader = (b: Uint8Array, at: number, maxBodyLength = MAX_BODY_LENGTH): Header =>
-  parseHeader(b, at, maxBodyLength, at)
+export const readHeader = (b: Uint8Array, at: number, maxBodyLength = MAX_BODY_LENGTH): Header => {
+  const { body: _, ...header } = parseHeader(b, at, maxBodyLength, at)
+  return header
+}
+
+/** An envelope whose body is still to come: the decoder fills `body` in, so an envelope costs one object. */
+type PendingEnvelope = { -readonly [K in keyof Envelope]: Envelope[K] }
+const noBody = Buffer.alloc(0)
 
 /** `errorOffset` is where the header starts in the caller's stream, for the error message. */
-const parseHeader = (b: Uint8Array, at: number, maxBodyLength: number, errorOffset: number): Header => {
+const parseHeader = (b: Uint8Array, at: number, maxBodyLength: number, errorOffset: number): PendingEnvelope => {
   const v = b[at]!
   const length = ((b[at + 5]! << 24) | (b[at + 6]! << 16) | (b[at + 7]! << 8) | b[at + 8]!) | 0
   if (length < 0 || length > maxBodyLength) {
     decodeFail(`envelope body length ${length} is outside 0..${maxBodyLength}`, errorOffset + 5)
   }
   const stream = ((b[at + 2]! << 8) | b[at + 3]!) << 16 >> 16
-  return { version: v & 0x7f, response: (v & RESPONSE_BIT) !== 0, flags: b[at + 1]!, stream, opcode: b[at + 4]!, length }
+  return { version: v & 0x7f, response: (v & RESPONSE_BIT) !== 0, flags: b[at + 1]!, stream, opcode: b[at + 4]!, length, body: noBody }
 }
 
 /** Options of an `EnvelopeDecoder`. */
@@ -172,7 +178,7 @@ export class EnvelopeDecoder {
   private readonly scratch = Buffer.allocUnsafe(HEADER_LENGTH)
   private readonly maxBodyLength: number
   private compressor: Compressor | undefined
-  private pending: Header | undefined
+  private pending: PendingEnvelope | undefined
   private failure: DecodeError | undefined
   /** Stream offset of the next unread byte, for error messages. */
   private position = 0
@@ -227,7 +233,7 @@ export class EnvelopeDecoder {
     }
     if (q.length < h.length) return undefined
     this.pending = undefined
-    let body = q.take(h.length)
+    const body = q.take(h.length)
     const at = this.position
     this.position += h.length
     // v5 moved compression to segments, so the flag means nothing there; an empty body has nothing to inflate.
@@ -236,17 +242,11 @@ export class EnvelopeDecoder {
       if (c === undefined) return decodeFail("compressed envelope but no compression was negotiated", at)
       const out = c.decompress(body, this.maxBodyLength)
       if (Either.isLeft(out)) return decodeFail(`envelope body (${opcodeName(h.opcode)}): ${out.left.message}`, at)
-      body = out.right
-      return {
-        version: h.version,
-        response: h.response,
-        flags: h.flags & ~Flag.Compression,
-        stream: h.stream,
-        opcode: h.opcode,
-        length: h.length,
-        body
-      }
+      h.body = out.right
+      h.flags &= ~Flag.Compression
+      return h
     }
-    return { version: h.version, response: h.response, flags: h.flags, stream: h.stream, opcode: h.opcode, length: h.length, body }
+    h.body = body
+    return h
   }
 }

@@ -234,12 +234,15 @@ const readMessage = (r: ByteReader, opcode: number, version: ProtocolVersion, ct
   }
 }
 
+/** Every VOID result without extras (warnings, tracing id, payload) is this one object. */
+const voidResult: Void = Object.freeze({ _tag: "Void" })
+
 const readResult = (r: ByteReader, version: ProtocolVersion, ctx: DecodeContext): Result => {
   const at = r.offset
   const kind = r.int()
   switch (kind) {
     case ResultKind.Void:
-      return { _tag: "Void" }
+      return voidResult
     case ResultKind.Rows: {
       const metadata = readRowsMetadata(r, version)
       const columns = metadata.columns ?? ctx.columns
