@@ -57,12 +57,8 @@ export const routingKey = (components: ReadonlyArray<Uint8Array>): Option.Option
 // One writer for every routing key: a key's value is encoded here, then copied out at its exact size.
 const scratch = new ByteWriter(64)
 
-/**
- * One value's bytes, as a routing key component; undefined when it is null, unset or not of its type. A plain
- * Uint8Array: a key this short lives on the JavaScript heap, where a Buffer would be a view of a shared pool, a
- * costlier object for the garbage collector.
- */
-const valueBytes = (type: DataType.DataType, value: unknown): Uint8Array | undefined => {
+/** One value's bytes, as a routing key component; undefined when it is null, unset or not of its type. */
+const valueBytes = (type: DataType.DataType, value: unknown): Buffer | undefined => {
   if (value === null || value === undefined || value === Codec.unset) return undefined
   scratch.reset()
   try {
@@ -72,7 +68,7 @@ const valueBytes = (type: DataType.DataType, value: unknown): Uint8Array | undef
   }
   // Past the [int] length prefix; a loop, as keys are short and Buffer#copy has a fixed cost of its own.
   const len = scratch.offset - 4
-  const out = new Uint8Array(len)
+  const out = Buffer.allocUnsafe(len)
   const src = scratch.buf
   for (let i = 0; i < len; i++) out[i] = src[i + 4]!
   return out
@@ -86,10 +82,10 @@ export const routingKeyOfValues = (
   types: ReadonlyArray<DataType.DataType>,
   values: ReadonlyArray<unknown>,
   pkIndexes: ReadonlyArray<number>
-): Uint8Array | undefined => {
+): Buffer | undefined => {
   if (pkIndexes.length === 1) return valueBytes(types[pkIndexes[0]!]!, values[pkIndexes[0]!])
   if (pkIndexes.length === 0) return undefined
-  const parts: Array<Uint8Array> = []
+  const parts: Array<Buffer> = []
   for (const i of pkIndexes) {
     const bytes = valueBytes(types[i]!, values[i])
     if (bytes === undefined) return undefined
