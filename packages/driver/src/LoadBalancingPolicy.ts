@@ -222,13 +222,16 @@ export const tokenAware = (child: LoadBalancingPolicy, options?: TokenAwareOptio
       const tokenMap = view.tokenMap
       if (routing?.keyspace === undefined || routing.routingKey === undefined || tokenMap === undefined) return child.newQueryPlan(view, routing)
       const replicas = tokenMap.replicasOfKey(routing.keyspace, routing.routingKey)
-      const local: Array<Host> = []
+      // Sized up front: the first push into an empty array reserves room for 17 elements, on every request.
+      const local = new Array<Host>(replicas.length)
+      let n = 0
       for (const r of replicas) {
         // The view's own host object: its state is current even if the token map lags behind.
         const h = view.hosts.get(r.endpoint)
-        if (h !== undefined && isUp(h) && child.distance(h, view) === "local") local.push(h)
+        if (h !== undefined && isUp(h) && child.distance(h, view) === "local") local[n++] = h
       }
-      if (local.length === 0) return child.newQueryPlan(view, routing)
+      if (n === 0) return child.newQueryPlan(view, routing)
+      local.length = n
       if (!shuffle) return inChildOrder(local, child.newQueryPlan(view, routing))
       for (let i = local.length - 1; i > 0; i--) {
         const j = Math.floor(Math.random() * (i + 1))

@@ -22,11 +22,10 @@ import {
   writeCheckedLong,
   writeCheckedShortBytes,
   writeCount,
-  tryWrite,
   writeOrRollBack,
   writeV5ShortBytes
 } from "./internal/checked.js"
-import { catchDecode, decodeFail, encodeFail } from "./internal/fail.js"
+import { catchDecode, decodeFail, encodeFail, toEncodeError } from "./internal/fail.js"
 import { ByteReader } from "./internal/reader.js"
 import type { ProtocolVersion } from "./internal/version.js"
 import type { ByteWriter } from "./internal/writer.js"
@@ -210,8 +209,10 @@ export interface EnvelopeOptions {
  * Writes a whole request envelope (header and body) at the writer's position. Returns the error, if any, with the
  * writer rolled back; nothing is allocated on success (the connection's request path: it only needs the bytes).
  */
-export const writeRequestEnvelope = (w: ByteWriter, req: Request, options: EnvelopeOptions): EncodeError | undefined =>
-  tryWrite(w, () => {
+// A try/catch of its own rather than `tryWrite`'s closure: this runs for every request.
+export const writeRequestEnvelope = (w: ByteWriter, req: Request, options: EnvelopeOptions): EncodeError | undefined => {
+  const start = w.offset
+  try {
     let flags = 0
     if (req.customPayload !== undefined) flags |= Frame.Flag.CustomPayload
     if (options.tracing === true) flags |= Frame.Flag.Tracing
@@ -222,7 +223,12 @@ export const writeRequestEnvelope = (w: ByteWriter, req: Request, options: Envel
     const at = Frame.beginEnvelope(w, options.version, flags, options.stream, opcodeOf(req))
     writeRequest(w, req, options.version)
     Frame.closeEnvelope(w, at)
-  })
+    return undefined
+  } catch (error) {
+    w.offset = start
+    return toEncodeError(error)
+  }
+}
 
 /**
  * The same, returning the envelope as a view of the writer's buffer (valid until the writer is written to again).

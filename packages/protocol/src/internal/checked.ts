@@ -21,7 +21,7 @@ export const writeOrRollBack = <A>(w: ByteWriter, f: () => A): Either.Either<A, 
 }
 
 /** The same for an encoder with no result: the error, or undefined (nothing allocated on success). */
-export const tryWrite = (w: ByteWriter, f: () => void): EncodeError | undefined => {
+const tryWrite = (w: ByteWriter, f: () => void): EncodeError | undefined => {
   const start = w.offset
   try {
     f()
