@@ -14,6 +14,7 @@ import * as Option from "effect/Option"
 import * as CqlError from "../src/CqlError.js"
 import * as ExecutionProfile from "../src/ExecutionProfile.js"
 import type { Connection, ConnectionFailure } from "../src/internal/connection/connection.js"
+import { type AnswerTo, deliver as deliverAnswer } from "../src/internal/connection/connectionTypes.js"
 import { Messages } from "../src/internal/request/messages.js"
 import { PrepareHandler } from "../src/internal/request/prepareHandler.js"
 import * as RegistryStore from "../src/internal/request/registryStore.js"
@@ -69,7 +70,8 @@ class FakeConnection {
     readonly host: string,
     private readonly script: (req: Request.Request, nth: number) => Answer
   ) {}
-  send(req: Request.Request, _opts: unknown, cb: (f: ConnectionFailure | undefined, r: Response.Response | undefined) => void): number {
+  send(req: Request.Request, _opts: unknown, to: AnswerTo): number {
+    const cb = (f: ConnectionFailure | undefined, r: Response.Response | undefined) => deliverAnswer(to, f, r)
     const id = this.nextId++
     this.sent.push(req)
     if (req._tag === "Prepare") {

@@ -16,9 +16,9 @@ import { handshake } from "./handshake.js"
 import { checkCapacity, StreamIds } from "./streamIds.js"
 import { WriteQueue } from "./writeQueue.js"
 
-import type { Callback, ConnectionFailure, ConnectionOptions, HandshakeTarget, SendOptions } from "./connectionTypes.js"
+import { type AnswerTo, type ConnectionFailure, type ConnectionOptions, deliver, type HandshakeTarget, type SendOptions } from "./connectionTypes.js"
 
-export type { Callback, ConnectionFailure, ConnectionOptions, SendOptions } from "./connectionTypes.js"
+export type { Callback, ConnectionFailure, ConnectionOptions, Receiver, SendOptions } from "./connectionTypes.js"
 export { describeFailure } from "./connectionTypes.js"
 
 const DEFAULTS = {
@@ -52,7 +52,7 @@ export class Connection implements HandshakeTarget {
   private phase: Phase = "handshake"
   private readonly ids: StreamIds
   private readonly state: Uint8Array
-  private readonly callbacks: Array<Callback | undefined>
+  private readonly callbacks: Array<AnswerTo | undefined>
   /** Each request's send options, which are also what decoding its answer needs (the prepared result columns). */
   private readonly decodeContexts: Array<SendOptions | undefined>
   private readonly timeouts: Float64Array
@@ -102,7 +102,7 @@ export class Connection implements HandshakeTarget {
     const capacity = options.maxInFlight ?? DEFAULTS.maxInFlight
     this.ids = new StreamIds(capacity)
     this.state = new Uint8Array(capacity)
-    this.callbacks = new Array<Callback | undefined>(capacity).fill(undefined)
+    this.callbacks = new Array<AnswerTo | undefined>(capacity).fill(undefined)
     this.decodeContexts = new Array<SendOptions | undefined>(capacity).fill(undefined)
     this.timeouts = new Float64Array(capacity)
     this.deadlines = new Deadlines(capacity)
@@ -161,17 +161,17 @@ export class Connection implements HandshakeTarget {
   }
 
   /**
-   * Sends `req` and calls `cb` once with the response or a failure. Returns the stream id, or -1 when `cb` was
-   * already called (closed, busy, or the request could not be encoded). `cb` must not throw.
+   * Sends `req` and gives `cb` the response or a failure, once. Returns the stream id, or -1 when `cb` already
+   * had its answer (closed, busy, or the request could not be encoded). `cb` must not throw.
    */
-  send(req: Request.Request, opts: SendOptions, cb: Callback): number {
+  send(req: Request.Request, opts: SendOptions, cb: AnswerTo): number {
     if (this.phase !== "open" && this.phase !== "handshake") {
-      cb(this.closeCause ?? { _tag: "Closed", message: `connection to ${this.host}:${this.port} is closing` }, undefined)
+      deliver(cb, this.closeCause ?? { _tag: "Closed", message: `connection to ${this.host}:${this.port} is closing` }, undefined)
       return -1
     }
     const id = this.ids.acquire()
     if (id < 0) {
-      cb({ _tag: "Busy", inFlight: this.ids.used }, undefined)
+      deliver(cb, { _tag: "Busy", inFlight: this.ids.used }, undefined)
       return -1
     }
     const env = this.envelope
@@ -185,7 +185,7 @@ export class Connection implements HandshakeTarget {
     if (error !== undefined) {
       w.offset = start
       this.ids.release(id)
-      cb({ _tag: "Encode", error }, undefined)
+      deliver(cb, { _tag: "Encode", error }, undefined)
       return -1
     }
     this.out.commit(start)
@@ -273,7 +273,7 @@ export class Connection implements HandshakeTarget {
     this.out.close()
     this.socket.destroy()
     // Collect first, so that a callback that sends again sees a closed connection, not half-cleared tables.
-    const pending: Array<Callback> = []
+    const pending: Array<AnswerTo> = []
     for (let id = 0; id < this.state.length; id++) {
       if (this.state[id] === LIVE) pending.push(this.callbacks[id]!)
       this.state[id] = FREE
@@ -282,7 +282,7 @@ export class Connection implements HandshakeTarget {
     }
     this.live = 0
     this.orphans = 0
-    for (const cb of pending) cb(failure, undefined)
+    for (const cb of pending) deliver(cb, failure, undefined)
     for (const l of this.closeListeners) l(failure)
     this.closeListeners.length = 0
   }
@@ -338,8 +338,8 @@ export class Connection implements HandshakeTarget {
     this.ids.release(id)
     this.live--
     const res = Response.decodeResponseEnvelope(env, decodeContext)
-    if (Either.isRight(res)) cb(undefined, res.right)
-    else cb({ _tag: "Decode", error: res.left }, undefined)
+    if (Either.isRight(res)) deliver(cb, undefined, res.right)
+    else deliver(cb, { _tag: "Decode", error: res.left }, undefined)
     if (this.live === 0 && this.phase === "closing") this.destroy(this.closeCause!)
   }
 
@@ -371,7 +371,7 @@ export class Connection implements HandshakeTarget {
       const timeoutMs = this.timeouts[id]!
       const cb = this.callbacks[id]!
       this.orphan(id)
-      cb({ _tag: "Timeout", timeoutMs }, undefined)
+      deliver(cb, { _tag: "Timeout", timeoutMs }, undefined)
     }
     if (d.size > 0 && this.phase !== "closed") this.armTimer(d.earliest)
   }

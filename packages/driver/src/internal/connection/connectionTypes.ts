@@ -87,6 +87,22 @@ export interface SendOptions extends Response.DecodeContext {
 
 export type Callback = (failure: ConnectionFailure | undefined, res: Response.Response | undefined) => void
 
+/**
+ * An object that takes a request's answer through its `receive` method: the request handler passes itself, where a
+ * Callback would be a new closure for every request.
+ */
+export interface Receiver {
+  receive(failure: ConnectionFailure | undefined, res: Response.Response | undefined): void
+}
+
+/** Where a request's answer goes. */
+export type AnswerTo = Callback | Receiver
+
+export const deliver = (to: AnswerTo, failure: ConnectionFailure | undefined, res: Response.Response | undefined): void => {
+  if (typeof to === "function") to(failure, res)
+  else to.receive(failure, res)
+}
+
 /** What the handshake drives on a new connection. */
 export interface HandshakeTarget {
   readonly version: 4 | 5

@@ -33,7 +33,7 @@ import type { ResultSet } from "../../ResultSet.js"
 import type * as RequestTracker from "../../RequestTracker.js"
 import * as RetryPolicy from "../../RetryPolicy.js"
 import type * as Statement from "../../Statement.js"
-import type { Connection, ConnectionFailure, SendOptions } from "../connection/connection.js"
+import type { Connection, ConnectionFailure, Receiver, SendOptions } from "../connection/connection.js"
 import { fromConnectionFailure, notSent } from "./failure.js"
 import type { Messages } from "./messages.js"
 import type { PoolLookup, PrepareHandler } from "./prepareHandler.js"
@@ -75,7 +75,7 @@ export type Resume<A> = (outcome: Effect.Effect<A, CqlError.RequestError>) => vo
  * One line of attempts: a speculative one, or (as the request handler itself, one object fewer per request) the
  * first.
  */
-class Execution {
+class Execution implements Receiver {
   host!: Host
   /** 0: the request's own execution; n: its n-th speculative one. */
   index = 0
@@ -94,12 +94,15 @@ class Execution {
   attemptNumber = 0
   /** The attempt's span, when the request is traced. */
   span: Tracer.Span | undefined = undefined
-  /** What the connection calls with the answer to this execution's attempt. */
-  readonly callback: (failure: ConnectionFailure | undefined, res: Res.Response | undefined) => void
+  /** The request this execution belongs to (the handler itself for its own). */
+  private readonly request: RequestHandler<unknown>
   /** `handler`: the request a speculative execution belongs to; none for the handler itself. */
   constructor(handler: RequestHandler<unknown> | undefined) {
-    const request = handler ?? (this as unknown as RequestHandler<unknown>)
-    this.callback = (failure, res) => request.answered(this, failure, res)
+    this.request = handler ?? (this as unknown as RequestHandler<unknown>)
+  }
+  /** The connection's answer to this execution's attempt (an Execution is its own Receiver: no closure per attempt). */
+  receive(failure: ConnectionFailure | undefined, res: Res.Response | undefined): void {
+    this.request.answered(this, failure, res)
   }
 }
 
@@ -191,7 +194,7 @@ export abstract class RequestHandler<A> extends Execution implements WaitingRequ
     if ((exec.attemptNumber = ++this.attempts) === 1) this.startedAt = exec.started
     if (this.trace !== undefined) exec.span = this.trace.attemptStarted(exec.host, exec.index, exec.retryCount)
     exec.pending = true
-    exec.id = conn.send(message, options, exec.callback)
+    exec.id = conn.send(message, options, exec)
   }
 
   /** The answer (or failure) of `exec`'s attempt. */
