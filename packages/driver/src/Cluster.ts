@@ -50,7 +50,6 @@ import * as Defaults from "./internal/defaults.js"
 import { fromStartFailure } from "./internal/request/failure.js"
 import { Messages } from "./internal/request/messages.js"
 import { PrepareHandler } from "./internal/request/prepareHandler.js"
-import { hostIdOf } from "./internal/request/resultShaping.js"
 import * as LoadBalancingPolicy from "./LoadBalancingPolicy.js"
 import type { Host } from "./Metadata.js"
 import * as MetadataStore from "./internal/metadata/metadataStore.js"
@@ -302,12 +301,7 @@ const make = (config: ClusterConfig): Effect.Effect<
 
     yield* sync(pools)
 
-    const hostMetrics = new WeakMap<Connection, Metrics.HostMetrics>()
-    const metricsOf = (conn: Connection): Metrics.HostMetrics => {
-      let m = hostMetrics.get(conn)
-      if (m === undefined) hostMetrics.set(conn, (m = metrics.forHost(hostIdOf(conn))))
-      return m
-    }
+    const metricsOf = (conn: Connection): Metrics.HostMetrics => (conn.hostMetrics ??= metrics.forHost(conn.hostId))
     const prepares = new PrepareHandler(
       registry,
       new Messages({ consistency: Defaults.CONSISTENCY, pageSize: Defaults.PAGE_SIZE, requestTimeoutMs, timestamps, protocolVersion: control.protocolVersion }),

@@ -231,7 +231,7 @@ export const tokenAware = (child: LoadBalancingPolicy, options?: TokenAwareOptio
         if (h !== undefined && isUp(h) && child.distance(h, view) === "local") local[n++] = h
       }
       if (n === 0) return child.newQueryPlan(view, routing)
-      local.length = n
+      if (n < local.length) local.length = n
       if (!shuffle) return inChildOrder(local, child.newQueryPlan(view, routing))
       for (let i = local.length - 1; i > 0; i--) {
         const j = Math.floor(Math.random() * (i + 1))

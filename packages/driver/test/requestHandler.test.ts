@@ -62,6 +62,9 @@ const preparedAnswer = (id: number): Response.Response =>
 /** A connection that answers by `script(request, nth request on it)`, asynchronously; PREPARE is always answered. */
 class FakeConnection {
   readonly port = 9042
+  get hostId(): string {
+    return `${this.host}:${this.port}`
+  }
   readonly sent: Array<Request.Request> = []
   readonly cancelled: Array<number> = []
   private nextId = 0

@@ -16,6 +16,7 @@ import { handshake } from "./handshake.js"
 import { checkCapacity, StreamIds } from "./streamIds.js"
 import { WriteQueue } from "./writeQueue.js"
 
+import type { HostMetrics } from "../../Metrics.js"
 import { type AnswerTo, type ConnectionFailure, type ConnectionOptions, deliver, type HandshakeTarget, type SendOptions } from "./connectionTypes.js"
 
 export type { Callback, ConnectionFailure, ConnectionOptions, Receiver, SendOptions } from "./connectionTypes.js"
@@ -44,6 +45,10 @@ type Phase = "handshake" | "open" | "closing" | "closed"
 export class Connection implements HandshakeTarget {
   readonly host: string
   readonly port: number
+  /** "host:port", as errors and results name the coordinator: made once, not per request. */
+  readonly hostId: string
+  /** The Cluster's instruments for this connection's host (`Cluster`'s `metricsOf` looks them up once). */
+  hostMetrics: HostMetrics | undefined = undefined
   /** The server's SUPPORTED options (COMPRESSION, PROTOCOL_VERSIONS, CQL_VERSION, ...), set by the handshake. */
   supported: Readonly<Record<string, ReadonlyArray<string>>> = {}
   /** The compression the handshake agreed on (none when the server did not offer the one asked for). */
@@ -99,6 +104,7 @@ export class Connection implements HandshakeTarget {
   ) {
     this.host = options.host
     this.port = options.port
+    this.hostId = `${options.host}:${options.port}`
     const capacity = options.maxInFlight ?? DEFAULTS.maxInFlight
     this.ids = new StreamIds(capacity)
     this.state = new Uint8Array(capacity)

@@ -14,7 +14,6 @@ import type { Connection } from "../connection/connection.js"
 import type { Pick } from "../pool/poolTypes.js"
 import { fromConnectionFailure } from "./failure.js"
 import type { Messages } from "./messages.js"
-import { hostIdOf } from "./resultShaping.js"
 import type * as RegistryStore from "./registryStore.js"
 
 export type Prepared = (error: CqlError.RequestError | undefined, statement: Registry.PreparedStatement | undefined) => void
@@ -35,7 +34,7 @@ export class PrepareHandler {
 
   /** Prepares `query` on `conn`; `done` gets the statement (also put in the registry) or the error, once. */
   prepareOn(conn: Connection, query: string, keyspace: string | undefined, done: Prepared): void {
-    const host = hostIdOf(conn)
+    const host = conn.hostId
     const key = `${host}\u0000${keyspace ?? ""}\u0000${query}`
     const waiting = this.pending.get(key)
     if (waiting !== undefined) return void waiting.push(done)
@@ -83,7 +82,7 @@ export class PrepareHandler {
       endpoints,
       (endpoint) => {
         const conn = pools.get(endpoint)?.pick()
-        return conn === undefined || conn === "busy" || this.registry.isPreparedOn(hostIdOf(conn), keyspace, query)
+        return conn === undefined || conn === "busy" || this.registry.isPreparedOn(conn.hostId, keyspace, query)
           ? Effect.void
           : Effect.ignore(this.prepareOnEffect(conn, query, keyspace))
       },

@@ -37,7 +37,7 @@ import type { Connection, ConnectionFailure, Receiver, SendOptions } from "../co
 import { fromConnectionFailure, notSent } from "./failure.js"
 import type { Messages } from "./messages.js"
 import type { PoolLookup, PrepareHandler } from "./prepareHandler.js"
-import { emptyResultSet, hostIdOf, type ResultShaping } from "./resultShaping.js"
+import { emptyResultSet, type ResultShaping } from "./resultShaping.js"
 import { operationName, queryFacts, type Operation, type RequestTrace, type TracedOutcome } from "./spans.js"
 import type { Throttle } from "./throttle.js"
 import * as WaitingRequests from "./waitingRequests.js"
@@ -144,7 +144,7 @@ export abstract class RequestHandler<A> extends Execution implements WaitingRequ
   protected abstract attempt(exec: Execution, conn: Connection): void
   /** An answer that is not an ERROR, as the outcome (for kinds that `send`). */
   protected onAnswer(res: Res.Response, conn: Connection): Effect.Effect<A, CqlError.RequestError> {
-    return Effect.fail(new CqlError.ConnectionError({ host: hostIdOf(conn), message: `unexpected ${res._tag} answer` }))
+    return Effect.fail(new CqlError.ConnectionError({ host: conn.hostId, message: `unexpected ${res._tag} answer` }))
   }
   /** The outcome when the retry policy ignores `error`. */
   protected abstract ignored(conn: Connection | undefined, error: CqlError.RequestError): Effect.Effect<A, CqlError.RequestError>
@@ -205,13 +205,13 @@ export abstract class RequestHandler<A> extends Execution implements WaitingRequ
     const now = performance.now()
     const latency = now - exec.started
     if (failure !== undefined) {
-      const error = fromConnectionFailure(failure, hostIdOf(conn))
+      const error = fromConnectionFailure(failure, conn.hostId)
       m.requestEnded(latency, error._tag)
       if (exec.span !== undefined) this.trace!.attemptEnded(exec.span, error)
       return this.failed(exec, error)
     }
     if (res!._tag === "Error") {
-      const error = CqlError.fromWire(res.error, hostIdOf(conn))
+      const error = CqlError.fromWire(res.error, conn.hostId)
       m.requestEnded(latency, error._tag)
       if (exec.span !== undefined) this.trace!.attemptEnded(exec.span, error)
       if (error._tag === "Unprepared" && !exec.reprepared && this.reprepare(exec, conn)) return
@@ -417,7 +417,7 @@ export class QueryRequest<A> extends RequestHandler<ResultSet<A>> {
     return this.ctx.shaping.finish(this.statement, res, conn)
   }
   protected ignored(conn: Connection | undefined) {
-    return Effect.succeed(emptyResultSet(conn === undefined ? "" : hostIdOf(conn)) as ResultSet<A>)
+    return Effect.succeed(emptyResultSet(conn === undefined ? "" : conn.hostId) as ResultSet<A>)
   }
 }
 
@@ -447,7 +447,7 @@ export class ExecuteRequest<A> extends RequestHandler<ResultSet<A>> {
     return this.ctx.shaping.finish(this.statement, res, conn)
   }
   protected ignored(conn: Connection | undefined) {
-    return Effect.succeed(emptyResultSet(conn === undefined ? "" : hostIdOf(conn)) as ResultSet<A>)
+    return Effect.succeed(emptyResultSet(conn === undefined ? "" : conn.hostId) as ResultSet<A>)
   }
   // The node lost the statement (restart, schema change): prepare it again there and retry, unseen by the caller.
   protected override reprepare(exec: Execution, conn: Connection): boolean {
@@ -484,7 +484,7 @@ export class BatchRequest extends RequestHandler<ResultSet> {
     return this.ctx.shaping.finish(batchStatement, res, conn)
   }
   protected ignored(conn: Connection | undefined) {
-    return Effect.succeed(emptyResultSet(conn === undefined ? "" : hostIdOf(conn)))
+    return Effect.succeed(emptyResultSet(conn === undefined ? "" : conn.hostId))
   }
 }
 

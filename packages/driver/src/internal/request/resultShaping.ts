@@ -25,17 +25,6 @@ const formatUuid = (b: Buffer) => {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`
 }
 
-// "host:port" of a connection, made once per connection rather than per request.
-const hostIds = new WeakMap<Connection, string>()
-export const hostIdOf = (conn: Connection): string => {
-  let id = hostIds.get(conn)
-  if (id === undefined) {
-    id = `${conn.host}:${conn.port}`
-    hostIds.set(conn, id)
-  }
-  return id
-}
-
 /** The rows, columns and warnings of a result that has none: one frozen array, rather than three per write. */
 const none: ReadonlyArray<never> = Object.freeze([])
 
@@ -52,7 +41,7 @@ export const toResultSet = (res: Res.Response, conn: Connection): ResultSet<Rows
     tracingId: res.tracingId === undefined ? undefined : formatUuid(res.tracingId),
     customPayload: res.customPayload,
     schemaInAgreement: undefined,
-    coordinator: hostIdOf(conn)
+    coordinator: conn.hostId
   }
 }
 
