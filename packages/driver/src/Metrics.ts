@@ -122,10 +122,13 @@ const byLabel = <H>(make: (value: string) => H) => {
   }
 }
 
-/** `db.client.operation.duration` of one host, by operation, namespace and error type (nested: nothing built per request). */
+/**
+ * `db.client.operation.duration` of one host, by operation, namespace and error type (nested: nothing built per
+ * request). The last labels' hook is remembered: a stream of like requests skips the three lookups.
+ */
 const operationsOf = (serverLabels: ReadonlyArray<MetricLabel.MetricLabel>) => {
   const system = MetricLabel.make("db.system.name", "cassandra")
-  return byLabel((operation) =>
+  const byLabels = byLabel((operation) =>
     byLabel((namespace) =>
       byLabel((errorType) =>
         hookOf(keys.operationDuration, [
@@ -138,6 +141,19 @@ const operationsOf = (serverLabels: ReadonlyArray<MetricLabel.MetricLabel>) => {
       )
     )
   )
+  let lastOperation: string | undefined
+  let lastNamespace: string | undefined
+  let lastErrorType: string | undefined
+  let last: MetricHook.MetricHook<number, unknown> | undefined
+  return (operation: string, namespace: string, errorType: string) => {
+    if (last === undefined || operation !== lastOperation || namespace !== lastNamespace || errorType !== lastErrorType) {
+      last = byLabels(operation)(namespace)(errorType)
+      lastOperation = operation
+      lastNamespace = namespace
+      lastErrorType = errorType
+    }
+    return last
+  }
 }
 
 /** `server.address` and `server.port` of "address:port" (an IPv6 address keeps its colons). */
@@ -185,7 +201,7 @@ export const make = (): MetricsService => {
         connectionClosed: () => conns.update(--open),
         retried: (reason) => retriesByReason(reason).update(1),
         speculativeStarted: () => speculative.update(1),
-        operationEnded: (operation, namespace, seconds, errorType) => operations(operation)(namespace ?? "")(errorType ?? "").update(seconds)
+        operationEnded: (operation, namespace, seconds, errorType) => operations(operation, namespace ?? "", errorType ?? "").update(seconds)
       }
       hosts.set(host, metrics)
       return metrics
@@ -196,7 +212,7 @@ export const make = (): MetricsService => {
       waited: (ms) => waited.update(ms)
     },
     preparedEvicted: () => evictions.update(1),
-    unroutedOperationEnded: (operation, namespace, seconds, errorType) => unrouted(operation)(namespace ?? "")(errorType ?? "").update(seconds)
+    unroutedOperationEnded: (operation, namespace, seconds, errorType) => unrouted(operation, namespace ?? "", errorType ?? "").update(seconds)
   }
 }
 
