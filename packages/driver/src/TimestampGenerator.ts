@@ -25,14 +25,16 @@ export const TimestampGenerator = Context.GenericTag<TimestampGenerator>("@effec
 
 /** Monotonic: the wall clock in microseconds, or the last value + 1 when the clock has not moved past it. */
 export const makeMonotonic = (now: () => number = Date.now): TimestampGenerator => {
-  let last = 0n
+  // The last timestamp given, in microseconds: a double is exact below 2^53 (the year 2255), and held in a typed
+  // array it is updated in place. Compared as numbers, it makes one BigInt per request, for the wire.
+  const last = new Float64Array(1)
   // performance.now() adds sub-millisecond resolution between two Date.now() ticks.
   const origin = now() * 1000 - Math.floor(performance.now() * 1000)
   return {
     next: () => {
-      const micros = BigInt(origin + Math.floor(performance.now() * 1000))
-      last = micros > last ? micros : last + 1n
-      return last
+      const micros = origin + Math.floor(performance.now() * 1000)
+      last[0] = micros > last[0]! ? micros : last[0]! + 1
+      return BigInt(last[0]!)
     }
   }
 }
