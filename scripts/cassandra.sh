@@ -329,9 +329,13 @@ cmd_status() {
   done
 }
 
-cmd_nodetool() {   # the same NodeTool class bin/nodetool runs, from the same jars
+# The same NodeTool class bin/nodetool runs, from the same jars. Its stdout is data (getendpoints, describering):
+# the JVM's own warnings go to stderr, and it keeps no perf-data file (/tmp/hsperfdata_root/PID): in one CI run
+# that file was locked, and the JVM's warning about it landed among getendpoints' addresses.
+cmd_nodetool() {
   local i=${1:?usage: nodetool I ARGS..} d; shift; find_java; d=$(dir_of "$i")
-  exec "$JAVA" -Xmx128m -XX:ParallelGCThreads=1 -Djdk.attach.allowAttachSelf=true "${JPMS[@]}" \
+  exec "$JAVA" -Xmx128m -XX:ParallelGCThreads=1 -XX:-UsePerfData -Xlog:disable -Xlog:all=warning:stderr \
+    -Djdk.attach.allowAttachSelf=true "${JPMS[@]}" \
     "-Dlogback.configurationFile=$d/conf/logback-tools.xml" "-Dcassandra.storagedir=$d" "-Dcassandra.logdir=$d/logs" \
     -cp "$(classpath "$i")" org.apache.cassandra.tools.NodeTool -h 127.0.0.1 -p "$(jmx_of "$i")" "$@"
 }
