@@ -72,8 +72,6 @@ export const describeFailure = (f: ConnectionFailure): string => {
   }
 }
 
-export type Columns = NonNullable<Response.DecodeContext["columns"]>
-
 /**
  * A request's options. They are also its answer's decode context: `columns`, the prepared result columns, decode
  * the Rows of an EXECUTE sent with skipMetadata (one object per request, none made per answer).
