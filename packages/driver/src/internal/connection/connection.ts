@@ -135,8 +135,8 @@ export class Connection implements HandshakeTarget {
       const e = this.socketError
       this.destroy(
         e === undefined
-          ? { _tag: "Closed", message: `connection to ${this.host}:${this.port} closed by the server` }
-          : { _tag: "Closed", message: `connection to ${this.host}:${this.port} failed: ${e.message}`, cause: e }
+          ? { _tag: "Closed", message: `connection to ${this.hostId} closed by the server` }
+          : { _tag: "Closed", message: `connection to ${this.hostId} failed: ${e.message}`, cause: e }
       )
       this.resolveClosed()
     })
@@ -172,7 +172,7 @@ export class Connection implements HandshakeTarget {
    */
   send(req: Request.Request, opts: SendOptions, cb: AnswerTo): number {
     if (this.phase !== "open" && this.phase !== "handshake") {
-      deliver(cb, this.closeCause ?? { _tag: "Closed", message: `connection to ${this.host}:${this.port} is closing` }, undefined)
+      deliver(cb, this.closeCause ?? { _tag: "Closed", message: `connection to ${this.hostId} is closing` }, undefined)
       return -1
     }
     const id = this.ids.acquire()
@@ -230,7 +230,7 @@ export class Connection implements HandshakeTarget {
   close(graceMs: number): Promise<void> {
     if (this.phase === "open" || this.phase === "handshake") {
       this.phase = "closing"
-      this.closeCause = { _tag: "Closed", message: `connection to ${this.host}:${this.port} closed by the client` }
+      this.closeCause = { _tag: "Closed", message: `connection to ${this.hostId} closed by the client` }
       if (this.live === 0) this.destroy(this.closeCause)
       else {
         this.graceTimer = setTimeout(() => this.destroy(this.closeCause!), graceMs)
@@ -304,7 +304,7 @@ export class Connection implements HandshakeTarget {
       const next = inbound.next()
       if (next === undefined) return
       if (Either.isLeft(next)) {
-        this.destroy({ _tag: "Closed", message: `undecodable bytes from ${this.host}:${this.port}: ${next.left.message}`, cause: next.left })
+        this.destroy({ _tag: "Closed", message: `undecodable bytes from ${this.hostId}: ${next.left.message}`, cause: next.left })
         return
       }
       this.dispatch(next.right)
@@ -326,7 +326,7 @@ export class Connection implements HandshakeTarget {
     }
     // A response to a stream no request of ours used: the server and this connection disagree on its state.
     if (id >= this.state.length || this.state[id] === FREE) {
-      this.destroy({ _tag: "Protocol", message: `${this.host}:${this.port} answered stream ${id}, which no request used; connection closed` })
+      this.destroy({ _tag: "Protocol", message: `${this.hostId} answered stream ${id}, which no request used; connection closed` })
       return
     }
     if (this.state[id] === ORPHAN) {
@@ -394,7 +394,7 @@ export class Connection implements HandshakeTarget {
       queueMicrotask(() =>
         this.destroy({
           _tag: "Closed",
-          message: `connection to ${this.host}:${this.port} closed: more than ${this.maxOrphans} requests got no response`
+          message: `connection to ${this.hostId} closed: more than ${this.maxOrphans} requests got no response`
         })
       )
     } else if (this.live === 0 && this.phase === "closing") {
@@ -463,7 +463,7 @@ export class Connection implements HandshakeTarget {
         const what = kind === "stall" ? "probe" : "heartbeat"
         this.destroy({
           _tag: "Closed",
-          message: `connection to ${this.host}:${this.port} closed: ${why} nothing read for ${Date.now() - this.lastReadAt} ms, and no answer to a ${what} within ${timeoutMs} ms`,
+          message: `connection to ${this.hostId} closed: ${why} nothing read for ${Date.now() - this.lastReadAt} ms, and no answer to a ${what} within ${timeoutMs} ms`,
           cause: failure
         })
       })

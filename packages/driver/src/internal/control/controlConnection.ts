@@ -201,7 +201,7 @@ export const make = (config: Config): Effect.Effect<
         yield* logSkipped(topology.skipped)
         yield* metadata.apply({ topology: topology.value, schema: { keyspaces: schema.value, refreshed: "all" } })
         const local = topologyOf({ ...topologyRows, peers: [] }).value.hosts.keys().next()
-        return local.done === true ? `${conn.host}:${conn.port}` : local.value
+        return local.done === true ? conn.hostId : local.value
       })
 
     const refreshTopology = (active: Active) =>
