@@ -121,27 +121,51 @@ const runSource = <A>(
     }
   }
 
+  /**
+   * A request in flight: its index and statement, and its callback, made once per slot rather than once per
+   * statement. At most `concurrency` slots exist; a finished request's slot takes the next statement.
+   */
+  interface Slot {
+    index: number
+    statement: Statement.Statement<A> | undefined
+    readonly onExit: (exit: Exit.Exit<ResultSet<A>, RequestError>) => void
+  }
+  const freeSlots: Array<Slot> = []
+  const newSlot = (): Slot => {
+    const slot: Slot = { index: 0, statement: undefined, onExit: (exit) => completed(slot, exit) }
+    return slot
+  }
+
   const launch = (statement: Statement.Statement<A>) => {
-    const index = started++
+    const slot = freeSlots.pop() ?? newSlot()
+    slot.index = started++
+    slot.statement = statement
     inFlight++
-    session.executeCallback(statement, (exit) => {
-      inFlight--
-      if (Exit.isSuccess(exit)) {
-        succeeded++
-        report(index, Either.right(exit.value))
-      } else {
-        // A request fails with a RequestError; anything else is a defect of the driver, and ends the run.
-        const error = Cause.failureOption(exit.cause)
-        if (Option.isNone(error)) {
-          stopped = finished = true
-          return die(exit.cause)
-        }
-        failures.push({ index, statement, error: error.value })
-        if (options.stopOnFailure === true) stopped = true
-        report(index, Either.left(error.value))
+    // May complete at once (a statement that fails before it is sent): `completed` frees the slot.
+    session.executeCallback(statement, slot.onExit)
+  }
+
+  const completed = (slot: Slot, exit: Exit.Exit<ResultSet<A>, RequestError>) => {
+    const index = slot.index
+    const statement = slot.statement!
+    slot.statement = undefined
+    freeSlots.push(slot)
+    inFlight--
+    if (Exit.isSuccess(exit)) {
+      succeeded++
+      report(index, Either.right(exit.value))
+    } else {
+      // A request fails with a RequestError; anything else is a defect of the driver, and ends the run.
+      const error = Cause.failureOption(exit.cause)
+      if (Option.isNone(error)) {
+        stopped = finished = true
+        return die(exit.cause)
       }
-      pump()
-    })
+      failures.push({ index, statement, error: error.value })
+      if (options.stopOnFailure === true) stopped = true
+      report(index, Either.left(error.value))
+    }
+    pump()
   }
 
   let pumping = false

@@ -76,7 +76,8 @@ class FakeConnection {
   send(req: Request.Request, _opts: unknown, to: AnswerTo): number {
     const cb = (f: ConnectionFailure | undefined, r: Response.Response | undefined) => deliverAnswer(to, f, r)
     const id = this.nextId++
-    this.sent.push(req)
+    // A connection keeps nothing of a message (the Session reuses its EXECUTE object): this one keeps a copy.
+    this.sent.push("params" in req ? ({ ...req, params: { ...req.params } } as Request.Request) : req)
     if (req._tag === "Prepare") {
       const n = ++this.prepares
       setImmediate(() => cb(undefined, preparedAnswer(100 + n)))

@@ -235,14 +235,14 @@ const readMessage = (r: ByteReader, opcode: number, version: ProtocolVersion, ct
 }
 
 /** Every VOID result without extras (warnings, tracing id, payload) is this one object. */
-const voidResult: Void = Object.freeze({ _tag: "Void" })
+export const VOID: Void = Object.freeze({ _tag: "Void" })
 
 const readResult = (r: ByteReader, version: ProtocolVersion, ctx: DecodeContext): Result => {
   const at = r.offset
   const kind = r.int()
   switch (kind) {
     case ResultKind.Void:
-      return voidResult
+      return VOID
     case ResultKind.Rows: {
       const metadata = readRowsMetadata(r, version)
       const columns = metadata.columns ?? ctx.columns

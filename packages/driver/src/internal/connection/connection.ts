@@ -168,7 +168,8 @@ export class Connection implements HandshakeTarget {
 
   /**
    * Sends `req` and gives `cb` the response or a failure, once. Returns the stream id, or -1 when `cb` already
-   * had its answer (closed, busy, or the request could not be encoded). `cb` must not throw.
+   * had its answer (closed, busy, or the request could not be encoded). `cb` must not throw. `req` is encoded
+   * before `send` returns and not kept, so a caller may reuse it (messages.ts does).
    */
   send(req: Request.Request, opts: SendOptions, cb: AnswerTo): number {
     if (this.phase !== "open" && this.phase !== "handshake") {

@@ -96,21 +96,56 @@ export class Messages {
     return req
   }
 
-  /** A prepared statement, as EXECUTE; rows come without metadata when the prepared result columns are known. */
+  /**
+   * The EXECUTE being sent, one object for every request of the Session: a connection encodes a message before
+   * `send` returns and keeps nothing of it (`Connection.send`), and EXECUTE is the message of nearly every request.
+   * Every field is always present, so that its shape never changes.
+   */
+  private readonly executeParams = {
+    consistency: "ONE" as Consistency.Consistency,
+    skipMetadata: false,
+    pageSize: 0,
+    timestamp: undefined as bigint | undefined,
+    values: undefined as ReadonlyArray<unknown> | undefined,
+    types: undefined as ReadonlyArray<DataType.DataType> | undefined,
+    pagingState: undefined as Uint8Array | undefined,
+    serialConsistency: undefined as Consistency.Consistency | undefined,
+    nowInSeconds: undefined as number | undefined
+  }
+  private readonly executeMessage = {
+    _tag: "Execute" as const,
+    id: new Uint8Array(0) as Uint8Array,
+    resultMetadataId: undefined as Uint8Array | undefined,
+    customPayload: undefined as Readonly<Record<string, Uint8Array | null>> | undefined,
+    params: this.executeParams
+  }
+
+  /**
+   * A prepared statement, as EXECUTE; rows come without metadata when the prepared result columns are known. The
+   * message is valid until the next call (see `executeMessage`).
+   */
   execute(
     prepared: Registry.PreparedStatement,
     values: ReadonlyArray<unknown>,
     options: Statement.QueryOptions | undefined,
     consistency: Consistency.Consistency | undefined
   ): Request.Execute {
-    const req: Mutable<Request.Execute> = {
-      _tag: "Execute",
-      id: prepared.id,
-      params: this.queryParameters(options, consistency, values, prepared.bindTypes, undefined, prepared.resultColumns.length > 0, undefined)
-    }
-    if (prepared.resultMetadataId !== undefined) req.resultMetadataId = prepared.resultMetadataId
-    if (options?.customPayload !== undefined) req.customPayload = options.customPayload
-    return req
+    const p = this.executeParams
+    p.consistency = consistency ?? options?.consistency ?? this.defaults.consistency
+    p.skipMetadata = prepared.resultColumns.length > 0
+    p.pageSize = options?.pageSize ?? this.defaults.pageSize
+    p.timestamp = options?.timestamp ?? this.defaults.timestamps.next()
+    p.values = values
+    p.types = prepared.bindTypes
+    p.pagingState = options?.pagingState
+    p.serialConsistency = options?.serialConsistency
+    p.nowInSeconds = options?.nowInSeconds
+    const req = this.executeMessage
+    req.id = prepared.id
+    req.resultMetadataId = prepared.resultMetadataId
+    req.customPayload = options?.customPayload
+    // Absent fields are undefined here, which the encoder treats as absent.
+    return req as Request.Execute
   }
 
   batch(

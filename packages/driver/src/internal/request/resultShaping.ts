@@ -8,7 +8,7 @@
  *   `metadata.current()`, and a new UDT is known, when `execute` returns (not after the event's debounce);
  * - a `USE` is the Session's (see Session.ts): it never reaches here.
  */
-import type { Event, Response as Res, Rows } from "@effect-cql/protocol"
+import { type Event, Response as Res, type Rows } from "@effect-cql/protocol"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -68,8 +68,19 @@ export interface ShapingContext {
 export class ResultShaping {
   constructor(private readonly ctx: ShapingContext) {}
 
+  /**
+   * The outcome of a plain VOID answer (every write without warnings), one frozen ResultSet and Exit per
+   * coordinator: a bulk load of writes makes neither per request.
+   */
+  private readonly voidOutcomes = new Map<string, Effect.Effect<ResultSet<never>>>()
+
   /** The answer to `statement`, shaped. */
   finish<A>(statement: Statement.Statement<A>, res: Res.Response, conn: Connection): Effect.Effect<ResultSet<A>, CqlError.RequestError> {
+    if (res === Res.VOID && statement.rowSchema === undefined) {
+      let outcome = this.voidOutcomes.get(conn.hostId)
+      if (outcome === undefined) this.voidOutcomes.set(conn.hostId, (outcome = Effect.succeed(Object.freeze(toResultSet(res, conn)) as ResultSet<never>)))
+      return outcome
+    }
     const raw = toResultSet(res, conn)
     let rs = raw
     const registry = this.ctx.registry
