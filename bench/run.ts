@@ -260,7 +260,7 @@ const main = async () => {
           const results = await runProcess(runner, spec)
           for (const r of results) samples.push({ ...r, driver: runner.label, target: target.name, round })
           log(`${n}/${total} round ${round + 1} ${target.name} ${workload} ${runner.label}: ` +
-            results.map((r) => `${r.concurrency}:${Math.round(r.opsPerSec)}/s`).join(" "))
+            results.map((r) => `${r.concurrency}:${Math.round(r.opsPerSec)}/s ${r.cpuMsPer1kOps.toFixed(2)}cpu-ms/1k`).join(" "))
         }
       }
     }
