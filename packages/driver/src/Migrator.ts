@@ -213,11 +213,15 @@ export const run = (
     // Held from acquire to release: renewed at a third of its life meanwhile (a failed renewal is tried again at
     // the next one), deleted at the end whatever the end. The wait stays interruptible (so `lockWait` can end it);
     // a wait that ends without the lock still deletes it, in case an attempt cut short was applied by the server.
-    const renewing = renew.pipe(Effect.ignore, Effect.repeat(Schedule.spaced(Duration.millis(Duration.toMillis(ttl) / 3))))
+    // A renewal is never cut short: interrupting it would not stop it on the server, where it would race the
+    // delete (two lightweight transactions on one partition can time out on each other and leave the lock held
+    // until it expires). Closing the renewals waits for the one in flight. A delete that fails is tried again.
+    const renewing = Effect.uninterruptible(renew).pipe(Effect.ignore, Effect.repeat(Schedule.spaced(Duration.millis(Duration.toMillis(ttl) / 3))))
+    const release = unlock.pipe(Effect.retry(Schedule.addDelay(Schedule.recurs(3), () => Duration.millis(200))), Effect.ignore)
     return yield* Effect.uninterruptibleMask((restore) =>
       restore(acquire).pipe(
-        Effect.onError(() => Effect.ignore(unlock)),
-        Effect.zipRight(restore(Effect.scoped(Effect.zipRight(Effect.forkScoped(renewing), applyAll))).pipe(Effect.ensuring(Effect.ignore(unlock))))
+        Effect.onError(() => release),
+        Effect.zipRight(restore(Effect.scoped(Effect.zipRight(Effect.forkScoped(renewing), applyAll))).pipe(Effect.ensuring(release)))
       )
     )
   })
