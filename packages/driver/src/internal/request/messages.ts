@@ -16,6 +16,22 @@ import type { SendOptions } from "../connection/connection.js"
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
+/** QueryParameters with every field present (undefined where absent), for `Messages.queryParameters` to fill. */
+type ParameterFields = { -readonly [K in keyof Request.QueryParameters]-?: Request.QueryParameters[K] | undefined }
+const parameterFields = (): ParameterFields => ({
+  consistency: undefined,
+  skipMetadata: undefined,
+  pageSize: undefined,
+  timestamp: undefined,
+  values: undefined,
+  types: undefined,
+  names: undefined,
+  keyspace: undefined,
+  pagingState: undefined,
+  serialConsistency: undefined,
+  nowInSeconds: undefined
+})
+
 export const isNamed = (p: Statement.Params): p is Readonly<Record<string, unknown>> => !Array.isArray(p)
 
 /** Whether a statement's parameters are not empty (a statement with values is prepared by default). */
@@ -49,7 +65,12 @@ export class Messages {
     return this.defaults.protocolVersion >= 5 ? sessionKeyspace : undefined
   }
 
-  queryParameters(
+  /**
+   * A request's parameters, its options over the Session's defaults, written into `p`: every field is set, absent
+   * ones to undefined, which the encoder leaves out (so a reused object keeps one shape).
+   */
+  private queryParameters(
+    p: ParameterFields,
     options: Statement.QueryOptions | undefined,
     consistency: Consistency.Consistency | undefined,
     values: ReadonlyArray<unknown> | undefined,
@@ -58,23 +79,18 @@ export class Messages {
     skipMetadata: boolean,
     keyspace: string | undefined
   ): Request.QueryParameters {
-    const p: Mutable<Request.QueryParameters> = {
-      consistency: consistency ?? options?.consistency ?? this.defaults.consistency,
-      skipMetadata,
-      pageSize: options?.pageSize ?? this.defaults.pageSize
-    }
-    const timestamp = options?.timestamp ?? this.defaults.timestamps.next()
-    if (timestamp !== undefined) p.timestamp = timestamp
-    if (values !== undefined) p.values = values
-    if (types !== undefined) p.types = types
-    if (names !== undefined) p.names = names
-    if (keyspace !== undefined) p.keyspace = keyspace
-    if (options !== undefined) {
-      if (options.pagingState !== undefined) p.pagingState = options.pagingState
-      if (options.serialConsistency !== undefined) p.serialConsistency = options.serialConsistency
-      if (options.nowInSeconds !== undefined) p.nowInSeconds = options.nowInSeconds
-    }
-    return p
+    p.consistency = consistency ?? options?.consistency ?? this.defaults.consistency
+    p.skipMetadata = skipMetadata
+    p.pageSize = options?.pageSize ?? this.defaults.pageSize
+    p.timestamp = options?.timestamp ?? this.defaults.timestamps.next()
+    p.values = values
+    p.types = types
+    p.names = names
+    p.keyspace = keyspace
+    p.pagingState = options?.pagingState
+    p.serialConsistency = options?.serialConsistency
+    p.nowInSeconds = options?.nowInSeconds
+    return p as Request.QueryParameters
   }
 
   /** An unprepared statement, as QUERY (values by position or by name). */
@@ -90,7 +106,7 @@ export class Messages {
     const req: Mutable<Request.Query> = {
       _tag: "Query",
       query,
-      params: this.queryParameters(options, consistency, values, undefined, named ? Object.keys(params) : undefined, false, keyspace)
+      params: this.queryParameters(parameterFields(), options, consistency, values, undefined, named ? Object.keys(params) : undefined, false, keyspace)
     }
     if (options?.customPayload !== undefined) req.customPayload = options.customPayload
     return req
@@ -101,23 +117,13 @@ export class Messages {
    * `send` returns and keeps nothing of it (`Connection.send`), and EXECUTE is the message of nearly every request.
    * Every field is always present, so that its shape never changes.
    */
-  private readonly executeParams = {
-    consistency: "ONE" as Consistency.Consistency,
-    skipMetadata: false,
-    pageSize: 0,
-    timestamp: undefined as bigint | undefined,
-    values: undefined as ReadonlyArray<unknown> | undefined,
-    types: undefined as ReadonlyArray<DataType.DataType> | undefined,
-    pagingState: undefined as Uint8Array | undefined,
-    serialConsistency: undefined as Consistency.Consistency | undefined,
-    nowInSeconds: undefined as number | undefined
-  }
+  private readonly executeParams = parameterFields()
   private readonly executeMessage = {
     _tag: "Execute" as const,
     id: new Uint8Array(0) as Uint8Array,
     resultMetadataId: undefined as Uint8Array | undefined,
     customPayload: undefined as Readonly<Record<string, Uint8Array | null>> | undefined,
-    params: this.executeParams
+    params: this.executeParams as Request.QueryParameters
   }
 
   /**
@@ -130,16 +136,7 @@ export class Messages {
     options: Statement.QueryOptions | undefined,
     consistency: Consistency.Consistency | undefined
   ): Request.Execute {
-    const p = this.executeParams
-    p.consistency = consistency ?? options?.consistency ?? this.defaults.consistency
-    p.skipMetadata = prepared.resultColumns.length > 0
-    p.pageSize = options?.pageSize ?? this.defaults.pageSize
-    p.timestamp = options?.timestamp ?? this.defaults.timestamps.next()
-    p.values = values
-    p.types = prepared.bindTypes
-    p.pagingState = options?.pagingState
-    p.serialConsistency = options?.serialConsistency
-    p.nowInSeconds = options?.nowInSeconds
+    this.queryParameters(this.executeParams, options, consistency, values, prepared.bindTypes, undefined, prepared.resultColumns.length > 0, undefined)
     const req = this.executeMessage
     req.id = prepared.id
     req.resultMetadataId = prepared.resultMetadataId
